@@ -1,0 +1,89 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Lattice",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lattice", targets: ["lattice"]),
+        .library(name: "LatticeWebSocket", targets: ["LatticeWebSocket"]),
+        .library(name: "LatticeClient", targets: ["LatticeClient"]),
+        .library(name: "LatticeCRDT", targets: ["LatticeCRDT"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // zlib from the system (Debian: zlib1g-dev), for permessage-deflate.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(
+            name: "LatticeWebSocket",
+            dependencies: [
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "LatticeServer",
+            dependencies: [
+                "LatticeWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "LatticeClient",
+            dependencies: [
+                "LatticeWebSocket",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Pure CRDT logic: no I/O, no dependencies.
+        .target(name: "LatticeCRDT"),
+        .executableTarget(
+            name: "lattice",
+            dependencies: [
+                "LatticeServer",
+                "LatticeClient",
+                "LatticeCRDT",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeWebSocketTests",
+            dependencies: [
+                "LatticeWebSocket",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeCRDTTests",
+            dependencies: [
+                "LatticeCRDT",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "LatticeIntegrationTests",
+            dependencies: [
+                "LatticeWebSocket",
+                "LatticeClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,5 @@
+import ArgumentParser
+struct BenchEchoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "echo", abstract: "Echo round trips per second and latency.")
+    func run() async throws {}
+}

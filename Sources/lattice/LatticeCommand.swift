@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct LatticeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lattice",
+        abstract: "Lattice Realtime: a self-hostable realtime collaboration server.",
+        subcommands: [ServeCommand.self, EchoCommand.self, BenchCommand.self]
+    )
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: the wire, fan-out and the CRDT.",
+        subcommands: [BenchEchoCommand.self, BenchCRDTCommand.self]
+    )
+}

@@ -47,12 +47,15 @@ let package = Package(
         ),
         // Pure CRDT logic: no I/O, no dependencies.
         .target(name: "LatticeCRDT"),
+        // Reads editing traces (gzip-compressed JSON) for CRDT tests and benchmarks.
+        .target(name: "LatticeTraces", dependencies: ["CZlib"]),
         .executableTarget(
             name: "lattice",
             dependencies: [
                 "LatticeServer",
                 "LatticeClient",
                 "LatticeCRDT",
+                "LatticeTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -71,6 +74,7 @@ let package = Package(
             name: "LatticeCRDTTests",
             dependencies: [
                 "LatticeCRDT",
+                "LatticeTraces",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             resources: [.copy("Vectors")]

@@ -1,5 +1,20 @@
 import ArgumentParser
+import LatticeServer
+
 struct EchoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "echo", abstract: "Run a bare WebSocket echo server.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "echo",
+        abstract: "Run the WebSocket engine as a bare echo server (any path; every message back to its sender).")
+
+    @OptionGroup var options: ServerOptions
+
+    func run() async throws {
+        // 64 MiB: Autobahn's largest cases send 16 MiB messages.
+        let settings = try options.settings(defaultPort: 9001, defaultMaxMessage: 64 << 20)
+        let server = try await EchoServer.start(settings: settings)
+        announce("lattice echo listening on \(server.host):\(server.port)")
+        await waitForTerminationSignal()
+        try await server.shutdown()
+        announce("lattice echo stopped")
+    }
 }

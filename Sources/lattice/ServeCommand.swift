@@ -1,5 +1,29 @@
 import ArgumentParser
+import Foundation
+import LatticeServer
+
 struct ServeCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Lattice server.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Lattice server: the web app at /, health at /healthz, WebSocket (lattice.v1) at /ws.")
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(help: "Folder of the browser app served at / (env LATTICE_WEB_ROOT, default ./web).")
+    var webRoot: String?
+
+    func run() async throws {
+        let settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
+        let root = webRoot ?? ProcessInfo.processInfo.environment["LATTICE_WEB_ROOT"] ?? "web"
+        var isDirectory: ObjCBool = false
+        let haveWeb = FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) && isDirectory.boolValue
+        if !haveWeb {
+            FileHandle.standardError.write(Data("warning: web root '\(root)' not found; serving no web app\n".utf8))
+        }
+        let server = try await LatticeHTTPServer.start(settings: settings, webRoot: haveWeb ? root : nil)
+        announce("lattice serve listening on http://\(server.host):\(server.port) (web app at /, WebSocket at /ws)")
+        await waitForTerminationSignal()
+        try await server.shutdown()
+        announce("lattice serve stopped")
+    }
 }

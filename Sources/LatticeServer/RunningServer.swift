@@ -1,0 +1,62 @@
+import NIOCore
+import NIOPosix
+
+/// A bound server: its address, and an orderly way to stop it.
+public final class RunningServer: Sendable {
+    public let group: MultiThreadedEventLoopGroup
+    let listener: Channel
+    let registry: ConnectionRegistry
+    let shutdownTimeout: TimeAmount
+
+    init(group: MultiThreadedEventLoopGroup, listener: Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
+        self.group = group
+        self.listener = listener
+        self.registry = registry
+        self.shutdownTimeout = shutdownTimeout
+    }
+
+    /// The port actually bound (useful with port 0).
+    public var port: Int { listener.localAddress?.port ?? 0 }
+    public var host: String { listener.localAddress?.ipAddress ?? "" }
+    public var openConnections: Int { registry.count }
+
+    /// Graceful stop: stop accepting, close WebSockets with 1001 (waiting for
+    /// their answers up to the shutdown timeout), then stop the event loops.
+    public func shutdown() async throws {
+        try? await listener.close()
+        let loop = group.next()
+        try? await registry.closeAll(eventLoop: loop, timeout: shutdownTimeout).get()
+        try await group.shutdownGracefully()
+    }
+
+    /// Resolves when the listening socket closes.
+    public var closeFuture: EventLoopFuture<Void> { listener.closeFuture }
+}
+
+enum ServerBinding {
+    /// Binds a server whose every connection is set up by `childInitializer`.
+    static func bind(
+        settings: ServerSettings,
+        childInitializer: @escaping @Sendable (Channel, ConnectionRegistry) -> EventLoopFuture<Void>
+    ) async throws -> RunningServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        let registry = ConnectionRegistry()
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                registry.add(channel)
+                return childInitializer(channel, registry)
+            }
+        do {
+            let listener = try await bootstrap.bind(host: settings.host, port: settings.port).get()
+            return RunningServer(group: group, listener: listener, registry: registry, shutdownTimeout: settings.shutdownTimeout)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+    }
+}

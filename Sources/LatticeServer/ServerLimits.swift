@@ -1,0 +1,25 @@
+import NIOCore
+import LatticeWebSocket
+
+/// Where a server listens and the limits it applies.
+public struct ServerSettings: Sendable {
+    public var host: String
+    public var port: Int
+    public var threads: Int
+    public var webSocket: WebSocketConfiguration
+    /// How long a connection may take to send its HTTP request.
+    public var requestTimeout: TimeAmount
+    /// How long shutdown waits for WebSocket peers to answer our 1001 close.
+    public var shutdownTimeout: TimeAmount
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int = System.coreCount,
+                webSocket: WebSocketConfiguration = WebSocketConfiguration(),
+                requestTimeout: TimeAmount = .seconds(30), shutdownTimeout: TimeAmount = .seconds(3)) {
+        self.host = host
+        self.port = port
+        self.threads = threads
+        self.webSocket = webSocket
+        self.requestTimeout = requestTimeout
+        self.shutdownTimeout = shutdownTimeout
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Foundation
+import LatticeServer
+import LatticeWebSocket
+import NIOCore
+
+/// Flags shared by `serve` and `echo`. Each can also come from an environment
+/// variable (flag first, then the variable, then the default).
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on (env LATTICE_HOST).")
+    var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env LATTICE_PORT).")
+    var port: Int?
+    @Option(help: "Event-loop threads (env LATTICE_THREADS, default: one per core).")
+    var threads: Int?
+    @Option(help: "Largest frame accepted, in bytes (env LATTICE_MAX_FRAME_SIZE).")
+    var maxFrameSize: Int?
+    @Option(help: "Largest message accepted after reassembly and inflation, in bytes (env LATTICE_MAX_MESSAGE_SIZE).")
+    var maxMessageSize: Int?
+    @Option(help: "Comma-separated allowed Origin values; empty allows any (env LATTICE_ALLOWED_ORIGINS).")
+    var allowedOrigins: String?
+    @Flag(help: "Do not negotiate permessage-deflate (env LATTICE_NO_DEFLATE=1).")
+    var noDeflate = false
+    @Option(help: "Seconds of silence before the server pings; 0 disables (env LATTICE_PING_INTERVAL, default 30).")
+    var pingInterval: Int?
+
+    func settings(defaultPort: Int, defaultMaxMessage: Int) throws -> ServerSettings {
+        let env = ProcessInfo.processInfo.environment
+        func int(_ flag: Int?, _ name: String, _ fallback: Int) throws -> Int {
+            if let flag { return flag }
+            guard let raw = env[name], !raw.isEmpty else { return fallback }
+            guard let value = Int(raw) else { throw ValidationError("\(name) must be an integer, got '\(raw)'") }
+            return value
+        }
+        let maxMessage = try int(maxMessageSize, "LATTICE_MAX_MESSAGE_SIZE", defaultMaxMessage)
+        let maxFrame = try int(maxFrameSize, "LATTICE_MAX_FRAME_SIZE", maxMessage)
+        let origins = (allowedOrigins ?? env["LATTICE_ALLOWED_ORIGINS"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let deflateOff = noDeflate || env["LATTICE_NO_DEFLATE"] == "1"
+        let ping = try int(pingInterval, "LATTICE_PING_INTERVAL", 30)
+        let port = try int(port, "LATTICE_PORT", defaultPort)
+        guard (0...65535).contains(port) else { throw ValidationError("port must be 0–65535") }
+        guard maxFrame > 0, maxMessage > 0 else { throw ValidationError("size limits must be positive") }
+        let webSocket = WebSocketConfiguration(
+            maxFrameSize: maxFrame, maxMessageSize: maxMessage,
+            deflate: deflateOff ? .disabled : PerMessageDeflateConfiguration(),
+            allowedOrigins: origins,
+            pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil)
+        return ServerSettings(
+            host: host ?? env["LATTICE_HOST"] ?? "127.0.0.1",
+            port: port,
+            threads: try int(threads, "LATTICE_THREADS", System.coreCount),
+            webSocket: webSocket)
+    }
+}
+
+/// Suspends until SIGTERM or SIGINT arrives.
+func waitForTerminationSignal() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let queue = DispatchQueue(label: "lattice.signals")
+        let once = SignalOnce(continuation)
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { once.fire() }
+            source.resume()
+            once.keep(source)
+        }
+    }
+}
+
+private final class SignalOnce: @unchecked Sendable {
+    // Touched only on the signal queue (and once at set-up, before any signal is handled).
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
+    func keep(_ source: DispatchSourceSignal) { sources.append(source) }
+    func fire() {
+        continuation?.resume()
+        continuation = nil
+    }
+}
+
+/// Prints one line and makes sure it leaves the process now (tests wait for it).
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

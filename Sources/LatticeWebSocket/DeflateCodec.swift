@@ -66,8 +66,15 @@ public final class DeflateCompressor {
             s.pointee.next_in = nil
             s.pointee.next_out = nil
         }
-        // A sync flush always ends with the empty stored block 00 00 FF FF (RFC 7692 §7.2.1).
-        output.moveWriterIndex(to: output.writerIndex - 4)
+        // A sync flush ends with the empty stored block 00 00 FF FF, which the frame leaves out
+        // (RFC 7692 §7.2.1). When zlib had nothing to flush (an empty message right after
+        // another flush) it writes nothing; an empty message is then the single byte 00 (§7.2.3.6).
+        if output.readableBytes >= 4, output.getInteger(at: output.writerIndex - 4, as: UInt32.self) == 0x0000_FFFF {
+            output.moveWriterIndex(to: output.writerIndex - 4)
+        }
+        if output.readableBytes == 0 {
+            output.writeInteger(UInt8(0))
+        }
         if noContextTakeover {
             deflateReset(s)
         }

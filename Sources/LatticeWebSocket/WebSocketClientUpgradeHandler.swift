@@ -48,9 +48,11 @@ public enum WebSocketClientHandshakeError: Error, Sendable, Equatable {
 /// then leaves only the WebSocket handlers in the pipeline.
 public final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPClientResponsePart
+    public typealias OutboundOut = HTTPClientRequestPart
     public typealias Initializer = @Sendable (Channel, WebSocketClientHandshakeResult) throws -> Void
 
     public static let decoderName = "lattice-http-client-decoder"
+    public static let encoderName = "lattice-http-client-encoder"
 
     private let request: WebSocketClientRequest
     private let options: WebSocketConnectionOptions
@@ -83,23 +85,25 @@ public final class WebSocketClientUpgradeHandler: ChannelInboundHandler, Removab
     private func sendRequest(context: ChannelHandlerContext) {
         guard !sent else { return }
         sent = true
-        var text = "GET \(request.path) HTTP/1.1\r\n"
-        let defaultPort = request.port == 80
-        text += "Host: \(request.host)\(defaultPort ? "" : ":\(request.port)")\r\n"
-        text += "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-        text += "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n"
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: request.port == 80 ? request.host : "\(request.host):\(request.port)")
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Sec-WebSocket-Key", value: key)
+        headers.add(name: "Sec-WebSocket-Version", value: "13")
         if !request.subprotocols.isEmpty {
-            text += "Sec-WebSocket-Protocol: \(request.subprotocols.joined(separator: ", "))\r\n"
+            headers.add(name: "Sec-WebSocket-Protocol", value: request.subprotocols.joined(separator: ", "))
         }
         if request.offerDeflate {
             var offer = "permessage-deflate; client_max_window_bits"
             if request.requestServerNoContextTakeover { offer += "; server_no_context_takeover" }
             if request.clientNoContextTakeover { offer += "; client_no_context_takeover" }
-            text += "Sec-WebSocket-Extensions: \(offer)\r\n"
+            headers.add(name: "Sec-WebSocket-Extensions", value: offer)
         }
-        for (name, value) in request.headers { text += "\(name): \(value)\r\n" }
-        text += "\r\n"
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: text)), promise: nil)
+        headers.add(contentsOf: request.headers)
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: request.path, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -151,6 +155,7 @@ public final class WebSocketClientUpgradeHandler: ChannelInboundHandler, Removab
             let handler = WebSocketProtocolHandler(role: .client, options: options, deflate: result.deflate)
             try context.pipeline.syncOperations.addHandler(handler, position: .after(self))
             try initializer(context.channel, result)
+            _ = context.pipeline.syncOperations.removeHandler(name: Self.encoderName)
             _ = context.pipeline.syncOperations.removeHandler(context: context)
             _ = context.pipeline.syncOperations.removeHandler(name: Self.decoderName)
             promise.succeed(result)
@@ -192,6 +197,7 @@ extension ChannelPipeline.SynchronousOperations {
         promise: EventLoopPromise<WebSocketClientHandshakeResult>,
         initializer: @escaping WebSocketClientUpgradeHandler.Initializer
     ) throws {
+        try addHandler(HTTPRequestEncoder(), name: WebSocketClientUpgradeHandler.encoderName)
         try addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)),
                        name: WebSocketClientUpgradeHandler.decoderName)
         try addHandler(WebSocketClientUpgradeHandler(request: request, options: options, promise: promise,

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need, builds everything, runs every test.
+# Usage: scripts/test.sh   (CI runs exactly this through .ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System libraries the build links against (zlib for permessage-deflate).
+if ! dpkg -s zlib1g-dev >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev
+  else
+    echo "zlib1g-dev is missing: sudo apt-get install zlib1g-dev" >&2; exit 1
+  fi
+fi
+
+# Python interop peers (websockets), pinned, in a project virtualenv.
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import websockets" 2>/dev/null; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r Tests/interop/requirements.txt
+fi
+export LATTICE_PYTHON="$PWD/.venv/bin/python"
+
+# Build every target first (the integration tests start the real `lattice` binary).
+swift build --build-tests
+# Swift Testing only: the closing line is the real summary.
+swift test --skip-build --disable-xctest

@@ -21,7 +21,7 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: web root '\(root)' not found; serving no web app\n".utf8))
         }
         let server = try await LatticeHTTPServer.start(settings: settings, webRoot: haveWeb ? root : nil)
-        announce("lattice serve listening on http://\(server.host):\(server.port) (web app at /, WebSocket at /ws)")
+        announce("lattice serve listening on \(server.host):\(server.port) (web app http://\(server.host):\(server.port)/, WebSocket ws://\(server.host):\(server.port)/ws)")
         await waitForTerminationSignal()
         try await server.shutdown()
         announce("lattice serve stopped")

@@ -66,8 +66,13 @@ public struct TextCRDT: Sendable {
     }
 
     struct Chunk: Sendable {
-        var runs: [Run] = []
-        var visible: Int = 0
+        var runs: [Run]
+        var visible: Int
+        init(runs: [Run] = [], visible: Int = 0) {
+            self.runs = runs
+            self.runs.reserveCapacity(TextCRDT.maxRuns + 1)
+            self.visible = visible
+        }
     }
 
     static let maxRuns = 64
@@ -76,7 +81,7 @@ public struct TextCRDT: Sendable {
     var agentIndex: [String: Agent] = [:]
     var content: [[UInt32]] = []      // per agent: scalar value by seq (0 where unknown/deleted)
     var chunkOf: [[UInt32]] = []      // per agent: chunk id by seq (UInt32.max = unknown)
-    var chunks: [Chunk] = [Chunk()]   // by chunk id
+    var chunks: [Chunk] = [Chunk(runs: [], visible: 0)]   // by chunk id
     var order: [UInt32] = [0]         // chunk ids in document order
     var orderPos: [UInt32] = [0]      // chunk id -> index in `order`
     public internal(set) var count: Int = 0   // visible length in scalars
@@ -146,7 +151,10 @@ public struct TextCRDT: Sendable {
             for s in Int(r.seq)..<Int(r.seq + r.len) { chunkOf[ai][s] = newID }
         }
         chunks[cid].visible -= vis
-        chunks.append(Chunk(runs: moved, visible: vis))
+        var fresh = Chunk(runs: [], visible: vis)
+        fresh.runs.reserveCapacity(TextCRDT.maxRuns + 1)
+        fresh.runs.append(contentsOf: moved)
+        chunks.append(fresh)
         order.insert(newID, at: op + 1)
         orderPos.append(0)
         for i in (op + 1)..<order.count { orderPos[Int(order[i])] = UInt32(i) }

@@ -86,49 +86,12 @@ public struct EditingTrace: Sendable {
         return out
     }
 
-    /// Parses the JSON text of a trace.
+    /// Parses the JSON text of a trace (a dedicated byte-level parser: no Foundation object graph,
+    /// so memory stays close to the size of the input).
     public static func parse(json: Data) throws -> EditingTrace {
-        guard let top = try JSONSerialization.jsonObject(with: json) as? [String: Any] else {
-            throw LoadError.format("top level is not an object")
-        }
-        guard let end = top["endContent"] as? String else { throw LoadError.format("missing endContent") }
-        let start = top["startContent"] as? String ?? ""
-        let concurrent = (top["kind"] as? String) == "concurrent"
-        guard let txnsAny = top["txns"] as? [Any] else { throw LoadError.format("missing txns") }
-        var numAgents = (top["numAgents"] as? NSNumber)?.intValue ?? 1
-        var txns: [Txn] = []
-        txns.reserveCapacity(txnsAny.count)
-        var patches: [Patch] = []
-        patches.reserveCapacity(txnsAny.count)
-        var ins: [UInt32] = []
-        for (i, tAny) in txnsAny.enumerated() {
-            guard let t = tAny as? [String: Any], let ps = t["patches"] as? [Any] else {
-                throw LoadError.format("txn \(i) has no patches")
-            }
-            let agent = concurrent ? ((t["agent"] as? NSNumber)?.intValue ?? 0) : 0
-            var parents: [Int]
-            if concurrent {
-                parents = ((t["parents"] as? [Any]) ?? []).compactMap { ($0 as? NSNumber)?.intValue }
-                if parents.contains(where: { $0 < 0 || $0 >= i }) { throw LoadError.format("txn \(i) has an invalid parent") }
-            } else {
-                parents = i == 0 ? [] : [i - 1]
-            }
-            if agent < 0 { throw LoadError.format("txn \(i) has a negative agent") }
-            numAgents = max(numAgents, agent + 1)
-            let patchStart = patches.count
-            for pAny in ps {
-                guard let p = pAny as? [Any], p.count >= 2,
-                      let pos = (p[0] as? NSNumber)?.intValue, let del = (p[1] as? NSNumber)?.intValue
-                else { throw LoadError.format("txn \(i) has a malformed patch") }
-                let text = p.count >= 3 ? (p[2] as? String ?? "") : ""
-                let insStart = ins.count
-                for u in text.unicodeScalars { ins.append(u.value) }
-                patches.append(Patch(pos: pos, delete: del, insertStart: insStart, insertCount: ins.count - insStart))
-            }
-            txns.append(Txn(patchStart: patchStart, patchCount: patches.count - patchStart, agent: agent, parents: parents))
-        }
-        return EditingTrace(kind: concurrent ? .concurrent : .sequential, startContent: start, endContent: end,
-                            numAgents: numAgents, txns: txns, patches: patches, insertScalars: ins)
+        let bytes = [UInt8](json)
+        var p = TraceJSONParser(bytes: bytes)
+        return try p.parseTrace()
     }
 
     /// Total number of patches (edits).

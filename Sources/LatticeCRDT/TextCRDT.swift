@@ -372,7 +372,7 @@ public struct TextCRDT: Sendable {
             } else {
                 let otherRight = r.originRight
                 if otherRight == originRight {
-                    if myName < agentNames[Int(r.agent)] { done = true } else { scanning = false }
+                    if myName.utf8.lexicographicallyPrecedes(agentNames[Int(r.agent)].utf8) { done = true } else { scanning = false }
                 } else {
                     if myRightPos == nil { myRightPos = rawPos(originRight, noneIs: highPos) }
                     if TextCRDT.less(rawPos(otherRight, noneIs: highPos), myRightPos!) {

@@ -26,10 +26,14 @@ public enum TextReplay {
     }
 
     /// Applies every patch in order as local edits of one replica.
-    public static func sequential(txns: [Txn], patches: [Patch], scalars: [UInt32], agentName: String = "A") throws -> TextCRDT {
+    public static func sequential(txns: [Txn], patches: [Patch], scalars: [UInt32], start: [UInt32] = [], agentName: String = "A") throws -> TextCRDT {
         var t = TextCRDT()
         let a = t.agent(agentName)
         var seq: UInt32 = 0
+        if !start.isEmpty {
+            _ = start.withUnsafeBufferPointer { t.localInsert(at: 0, scalars: $0, agent: a, seq: 0) }
+            seq = UInt32(start.count)
+        }
         try scalars.withUnsafeBufferPointer { ins in
             try patches.withUnsafeBufferPointer { ps in
                 for (ti, txn) in txns.enumerated() {
@@ -64,9 +68,16 @@ public enum TextReplay {
     /// *t*'s ancestors that *a* has not seen is integrated (in creation order, which is causal);
     /// then *t*'s patches are applied as local edits. At the end, every replica receives every op
     /// (if `mergeAll`), otherwise only replica 0 does.
-    public static func concurrent(txns: [Txn], patches: [Patch], scalars: [UInt32], numAgents: Int, mergeAll: Bool = false) throws -> ConcurrentResult {
+    public static func concurrent(txns: [Txn], patches: [Patch], scalars: [UInt32], start: [UInt32] = [], numAgents: Int, mergeAll: Bool = false) throws -> ConcurrentResult {
         var replicas = [TextCRDT](repeating: TextCRDT(), count: numAgents)
-        for i in 0..<numAgents { for a in 0..<numAgents { _ = replicas[i].agent("agent\(a)") } }
+        for i in 0..<numAgents {
+            for a in 0..<numAgents { _ = replicas[i].agent("agent\(a)") }
+            if !start.isEmpty {
+                // The start content is one root insert by an extra agent, known to every replica.
+                let s = replicas[i].agent("~start")
+                replicas[i].integrateInsert(id: .init(agent: s, seq: 0), originLeft: .none, originRight: .none, scalars: start)
+            }
+        }
         var log: [LoggedOp] = []                 // global creation order
         var agentOps = [[Int]](repeating: [], count: numAgents)   // per agent: indexes into log
         var seqs = [UInt32](repeating: 0, count: numAgents)

@@ -84,7 +84,7 @@ enum BenchCRDT {
         let name = URL(fileURLWithPath: path).lastPathComponent
         let edits = trace.editCount
         let txnCount = trace.txns.count
-        guard trace.startContent.isEmpty else { throw EditingTrace.LoadError.format("startContent must be empty") }
+        let start = trace.startContent.unicodeScalars.map { $0.value }
 
         // Reset the peak-RSS counter so the figure is about the replay, not the JSON parse.
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
@@ -93,9 +93,9 @@ enum BenchCRDT {
         func replayOnce() throws -> TextCRDT {
             switch kind {
             case .sequential:
-                return try TextReplay.sequential(txns: txns, patches: patches, scalars: scalars)
+                return try TextReplay.sequential(txns: txns, patches: patches, scalars: scalars, start: start)
             case .concurrent:
-                return try TextReplay.concurrent(txns: txns, patches: patches, scalars: scalars, numAgents: numAgents).replicas[0]
+                return try TextReplay.concurrent(txns: txns, patches: patches, scalars: scalars, start: start, numAgents: numAgents).replicas[0]
             }
         }
 
@@ -116,7 +116,7 @@ enum BenchCRDT {
         let peak = procStatus("VmHWM")
         if kind == .concurrent {
             // All replicas must converge after a full merge.
-            let all = try TextReplay.concurrent(txns: txns, patches: patches, scalars: scalars, numAgents: numAgents, mergeAll: true)
+            let all = try TextReplay.concurrent(txns: txns, patches: patches, scalars: scalars, start: start, numAgents: numAgents, mergeAll: true)
             let allEqual = all.replicas.allSatisfy { $0.scalars == expected }
             correct = correct && allEqual
             log("all \(numAgents) replicas converge: \(allEqual)")

@@ -60,3 +60,37 @@ import Testing
         #expect(throws: (any Error).self) { try EditingTrace.gunzip(Data([0x1f, 0x8b, 8, 0, 0, 0])) }
     }
 }
+
+@Suite struct TraceFormatTests {
+    static func replay(_ json: String) throws -> (EditingTrace, TextReplay.ConcurrentResult?, TextCRDT?) {
+        let t = try EditingTrace.parse(json: Data(json.utf8))
+        let txns = t.txns.map { TextReplay.Txn(patchStart: $0.patchStart, patchCount: $0.patchCount, agent: $0.agent, parents: $0.parents) }
+        let patches = t.patches.map { TextReplay.Patch(pos: $0.pos, delete: $0.delete, insertStart: $0.insertStart, insertCount: $0.insertCount) }
+        let start = t.startContent.unicodeScalars.map { $0.value }
+        if t.kind == .concurrent {
+            return (t, try TextReplay.concurrent(txns: txns, patches: patches, scalars: t.insertScalars, start: start, numAgents: t.numAgents, mergeAll: true), nil)
+        }
+        return (t, nil, try TextReplay.sequential(txns: txns, patches: patches, scalars: t.insertScalars, start: start))
+    }
+
+    @Test func sequentialWithStartContentEscapesAndMultiPatchTxns() throws {
+        let json = #"{"startContent":"h\u00e9llo","endContent":"H\u00e9llo \ud83d\ude00!","txns":[{"time":"x","patches":[[0,1,"H"],[5,0," \ud83d\ude00"]]},{"patches":[[7,0,"!"]]}]}"#
+        let (t, _, doc) = try TraceFormatTests.replay(json)
+        #expect(t.kind == .sequential)
+        #expect(doc?.string == "Héllo 😀!")
+        #expect(doc?.scalars == t.endScalars)
+    }
+
+    @Test func concurrentWithStartContent() throws {
+        let json = """
+        {"kind":"concurrent","startContent":"ab","endContent":"","numAgents":3,"txns":[
+         {"parents":[],"agent":0,"patches":[[1,0,"0"]]},
+         {"parents":[],"agent":2,"patches":[[2,0,"2"]]},
+         {"parents":[0,1],"agent":1,"patches":[[0,1,"1"]]}]}
+        """
+        let (_, r, _) = try TraceFormatTests.replay(json)
+        let reps = try #require(r).replicas
+        #expect(reps.count == 3)
+        #expect(reps.allSatisfy { $0.string == "10b2" })
+    }
+}

@@ -142,8 +142,10 @@ public final class DeflateDecompressor {
         defer { s.pointee.next_in = nil; s.pointee.next_out = nil }
         while true {
             let room = limit - output.readableBytes
-            // Ask for one byte more than allowed so that exceeding the limit is detectable.
-            let chunk = min(max(room + 1, 1), max(4096, min(input.count * 4, 256 * 1024)))
+            // Ask for one byte more than allowed so that exceeding the limit is detectable
+            // (without computing room + 1, which overflows for a limit of Int.max).
+            let step = max(4096, min(input.count * 4, 256 * 1024))
+            let chunk = room < step ? max(room + 1, 1) : step
             var rc: Int32 = Z_OK
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: chunk) { outBytes -> Int in
                 let want = min(outBytes.count, chunk)

@@ -14,6 +14,8 @@ public struct WebSocketExtensionOffer: Equatable, Sendable {
         var offers: [WebSocketExtensionOffer] = []
         for value in headerValues {
             for element in splitOutsideQuotes(value, separator: ",") {
+                // "; foo" has an empty extension name: malformed, not an extension called "foo".
+                guard !element.hasPrefix(";") else { continue }
                 let parts = splitOutsideQuotes(element, separator: ";").map(trim)
                 guard let name = parts.first, !name.isEmpty, isToken(name) else { continue }
                 var parameters: [(String, String?)] = []
@@ -124,8 +126,9 @@ extension PerMessageDeflateParameters {
     }
 
     static func parseWindowBits(_ value: String) -> Int? {
+        // RFC 7692 §7.1.2.1: a decimal integer without leading zeroes ("08" is not 8).
         guard value.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
-              value.utf8.count <= 2, let bits = Int(value), (8...15).contains(bits) else { return nil }
+              value.utf8.count <= 2, !value.hasPrefix("0"), let bits = Int(value), (8...15).contains(bits) else { return nil }
         return bits
     }
 

@@ -79,8 +79,8 @@ public struct TextCRDT: Sendable {
 
     public private(set) var agentNames: [String] = []
     var agentIndex: [String: Agent] = [:]
-    var content: [[UInt32]] = []      // per agent: scalar value by seq (0 where unknown/deleted)
-    var chunkOf: [[UInt32]] = []      // per agent: chunk id by seq (UInt32.max = unknown)
+    var content: [PackedArray<UInt8>] = []    // per agent: scalar value by seq (0 where unknown/deleted)
+    var chunkOf: [PackedArray<UInt16>] = []   // per agent: chunk id by seq (UInt32.max = unknown)
     var chunks: [Chunk] = [Chunk(runs: [], visible: 0)]   // by chunk id
     var order: [UInt32] = [0]         // chunk ids in document order
     var orderPos: [UInt32] = [0]      // chunk id -> index in `order`
@@ -98,8 +98,8 @@ public struct TextCRDT: Sendable {
         let a = Agent(agentNames.count)
         agentNames.append(name)
         agentIndex[name] = a
-        content.append([])
-        chunkOf.append([])
+        content.append(PackedArray(maxIsSentinel: false))
+        chunkOf.append(PackedArray(maxIsSentinel: true))
         return a
     }
 
@@ -109,8 +109,7 @@ public struct TextCRDT: Sendable {
     public func contains(_ id: ElementID) -> Bool {
         if id.isNone { return true }
         guard Int(id.agent) < chunkOf.count else { return false }
-        let arr = chunkOf[Int(id.agent)]
-        return Int(id.seq) < arr.count && arr[Int(id.seq)] != UInt32.max
+        return Int(id.seq) < chunkOf[Int(id.agent)].count && chunkOf[Int(id.agent)][Int(id.seq)] != UInt32.max
     }
 
     // MARK: storage helpers
@@ -118,20 +117,20 @@ public struct TextCRDT: Sendable {
     @inline(__always)
     mutating func store(agent a: Agent, seq: UInt32, scalars: UnsafeBufferPointer<UInt32>, chunk cid: UInt32) {
         let ai = Int(a), s = Int(seq), n = scalars.count
-        if content[ai].count < s { content[ai].append(contentsOf: repeatElement(0, count: s - content[ai].count)) }
-        if chunkOf[ai].count < s { chunkOf[ai].append(contentsOf: repeatElement(UInt32.max, count: s - chunkOf[ai].count)) }
+        if content[ai].count < s { content[ai].append(0, count: s - content[ai].count) }
+        if chunkOf[ai].count < s { chunkOf[ai].append(UInt32.max, count: s - chunkOf[ai].count) }
         if content[ai].count == s {
             content[ai].append(contentsOf: scalars)
         } else {
             let end = s + n
-            if content[ai].count < end { content[ai].append(contentsOf: repeatElement(0, count: end - content[ai].count)) }
+            if content[ai].count < end { content[ai].append(0, count: end - content[ai].count) }
             for i in 0..<n { content[ai][s + i] = scalars[i] }
         }
         if chunkOf[ai].count == s {
-            chunkOf[ai].append(contentsOf: repeatElement(cid, count: n))
+            chunkOf[ai].append(cid, count: n)
         } else {
             let end = s + n
-            if chunkOf[ai].count < end { chunkOf[ai].append(contentsOf: repeatElement(UInt32.max, count: end - chunkOf[ai].count)) }
+            if chunkOf[ai].count < end { chunkOf[ai].append(UInt32.max, count: end - chunkOf[ai].count) }
             for i in s..<end { chunkOf[ai][i] = cid }
         }
     }
@@ -419,7 +418,7 @@ public struct TextCRDT: Sendable {
         out.reserveCapacity(count)
         for cid in order {
             for r in chunks[Int(cid)].runs where !r.deleted {
-                out.append(contentsOf: content[Int(r.agent)][Int(r.seq)..<Int(r.seq + r.len)])
+                content[Int(r.agent)].copy(Int(r.seq)..<Int(r.seq + r.len), into: &out)
             }
         }
         return out
@@ -438,8 +437,8 @@ public struct TextCRDT: Sendable {
     public var approximateHeapBytes: Int {
         var b = chunks.capacity * MemoryLayout<Chunk>.stride + order.capacity * 4 + orderPos.capacity * 4
         for c in chunks { b += c.runs.capacity * MemoryLayout<Run>.stride + 32 }
-        for a in content { b += a.capacity * 4 + 32 }
-        for a in chunkOf { b += a.capacity * 4 + 32 }
+        for a in content { b += a.capacityBytes + 64 }
+        for a in chunkOf { b += a.capacityBytes + 64 }
         for n in agentNames { b += n.utf8.count + 16 }
         return b
     }

@@ -22,8 +22,8 @@ extension TextCRDT {
                 if flags & 6 == 0 { w.varint(r.olAgent); w.varint(r.olSeq) }
                 if flags & 8 == 0 { w.varint(r.orAgent); w.varint(r.orSeq) }
                 if !r.deleted {
-                    for v in content[Int(r.agent)][Int(r.seq)..<Int(r.seq + r.len)] {
-                        let s = Unicode.Scalar(v) ?? "\u{FFFD}"
+                    for k in Int(r.seq)..<Int(r.seq + r.len) {
+                        let s = Unicode.Scalar(content[Int(r.agent)][k]) ?? "\u{FFFD}"
                         utf8.append(contentsOf: UTF8.encode(s)!)
                     }
                 }
@@ -88,8 +88,8 @@ extension TextCRDT {
         var maxSeq = [Int](repeating: 0, count: agents)
         for r in runs { maxSeq[Int(r.agent)] = max(maxSeq[Int(r.agent)], Int(r.seq + r.len)) }
         for a in 0..<agents {
-            t.content[a] = [UInt32](repeating: 0, count: maxSeq[a])
-            t.chunkOf[a] = [UInt32](repeating: UInt32.max, count: maxSeq[a])
+            t.content[a] = PackedArray(repeating: 0, count: maxSeq[a], maxIsSentinel: false)
+            t.chunkOf[a] = PackedArray(repeating: UInt32.max, count: maxSeq[a], maxIsSentinel: true)
         }
         var start = 0
         repeat {

@@ -21,7 +21,7 @@ public struct EditingTrace: Sendable {
         public var patchCount: Int
         /// Agent (0 for sequential traces).
         public var agent: Int
-        /// Indexes of parent txns (concurrent traces). For sequential traces, the previous txn.
+        /// Indexes of parent txns (concurrent traces). Empty for sequential traces (each txn follows the previous one).
         public var parents: [Int]
     }
 

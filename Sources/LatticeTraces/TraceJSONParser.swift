@@ -204,7 +204,7 @@ struct TraceJSONParser {
                 numAgents = max(numAgents, t.agent + 1)
             }
         } else {
-            for ti in txns.indices { txns[ti].agent = 0; txns[ti].parents = ti == 0 ? [] : [ti - 1] }
+            for ti in txns.indices { txns[ti].agent = 0; txns[ti].parents = [] }
             numAgents = 1
         }
         return EditingTrace(kind: concurrent ? .concurrent : .sequential, startContent: start, endContent: endContent,

@@ -73,18 +73,33 @@ enum BenchCRDT {
 
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    static func run(path: String, runs: Int, log: (String) -> Void) throws -> Report {
+    struct Input {
+        var patches: [TextReplay.Patch]
+        var txns: [TextReplay.Txn]
+        var scalars: [UInt32]
+        var expected: [UInt32]
+        var start: [UInt32]
+        var kind: EditingTrace.Kind
+        var numAgents: Int
+    }
+
+    /// Loads and converts the trace; the parsed trace is released when this returns.
+    static func load(path: String) throws -> Input {
         let trace = try EditingTrace.load(path: path)
-        let patches = trace.patches.map { TextReplay.Patch(pos: $0.pos, delete: $0.delete, insertStart: $0.insertStart, insertCount: $0.insertCount) }
-        let txns = trace.txns.map { TextReplay.Txn(patchStart: $0.patchStart, patchCount: $0.patchCount, agent: $0.agent, parents: $0.parents) }
-        let scalars = trace.insertScalars
-        let expected = trace.endScalars
-        let kind = trace.kind
-        let numAgents = trace.numAgents
+        return Input(
+            patches: trace.patches.map { TextReplay.Patch(pos: $0.pos, delete: $0.delete, insertStart: $0.insertStart, insertCount: $0.insertCount) },
+            txns: trace.txns.map { TextReplay.Txn(patchStart: $0.patchStart, patchCount: $0.patchCount, agent: $0.agent, parents: $0.parents) },
+            scalars: trace.insertScalars, expected: trace.endScalars, start: trace.startContent.unicodeScalars.map { $0.value },
+            kind: trace.kind, numAgents: trace.numAgents)
+    }
+
+    static func run(path: String, runs: Int, log: (String) -> Void) throws -> Report {
+        let input = try load(path: path)
+        let patches = input.patches, txns = input.txns, scalars = input.scalars, expected = input.expected
+        let kind = input.kind, numAgents = input.numAgents, start = input.start
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let edits = trace.editCount
-        let txnCount = trace.txns.count
-        let start = trace.startContent.unicodeScalars.map { $0.value }
+        let edits = patches.count
+        let txnCount = txns.count
 
         // Reset the peak-RSS counter so the figure is about the replay, not the JSON parse.
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)

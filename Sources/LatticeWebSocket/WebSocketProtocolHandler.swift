@@ -65,6 +65,8 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     private var pingTask: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
     private var pendingFlush = false
+    /// The peer sent a close frame (valid or not): no second one will come.
+    private var receivedClose = false
 
     public init(role: WebSocketFrameParser.Role, options: WebSocketConnectionOptions, deflate: PerMessageDeflateParameters?) {
         self.role = role
@@ -194,7 +196,13 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         case .pong:
             context.fireUserInboundEventTriggered(WebSocketEvent.pong(frame.payload))
         case .close:
-            try handleClose(context: context, frame.payload)
+            do {
+                try handleClose(context: context, frame.payload)
+            } catch {
+                // The peer has already sent its close frame, invalid as it was: after ours
+                // there is nothing left to wait for, so TCP ends right away.
+                fail(context: context, error, peerIsClosing: true)
+            }
         default:
             // Data frames after our close frame are read (to stay in sync) and dropped (§5.5.1).
             guard state == .open else { return }
@@ -205,6 +213,7 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     }
 
     private func handleClose(context: ChannelHandlerContext, _ payload: ByteBuffer) throws(WebSocketProtocolError) {
+        receivedClose = true
         var payload = payload
         var code: WebSocketCloseCode? = nil
         var reason = ""
@@ -246,8 +255,9 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     }
 
     /// Fails the connection (§7.1.7): sends a close frame with the error's code. If the
-    /// stream is still in sync we wait for the peer's close frame; otherwise we drop TCP.
-    private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError) {
+    /// stream is still in sync and the peer may still answer, we wait for its close frame;
+    /// otherwise we drop TCP once ours is written.
+    private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError, peerIsClosing: Bool = false) {
         context.fireUserInboundEventTriggered(WebSocketEvent.protocolError(error))
         guard state == .open else {
             if error.desynchronisesStream || state == .closeSent {
@@ -258,7 +268,9 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         }
         let payload = WebSocketFrameEncoder.closePayload(code: error.closeCode, reason: error.description,
                                                          allocator: context.channel.allocator)
-        if error.desynchronisesStream {
+        // After an invalid close frame the peer has already sent its close: ours completes
+        // the closing handshake, so TCP ends now instead of after the close timeout.
+        if error.desynchronisesStream || receivedClose {
             state = .closed
             let written = context.eventLoop.makePromise(of: Void.self)
             writeFrame(context: context, opcode: .close, payload: payload, promise: written)

@@ -109,7 +109,20 @@ public enum WebSocketServerHandshake {
 
         let offers = WebSocketExtensionOffer.parse(headers["sec-websocket-extensions"])
         let deflate = PerMessageDeflateParameters.negotiate(offers: offers, configuration: configuration.deflate)
-        if let deflate { response.add(name: "Sec-WebSocket-Extensions", value: deflate.headerValue) }
+        if let deflate {
+            var value = deflate.headerValue
+            // RFC 7692 §7.1.2.1: a server accepts an offer's server_max_window_bits by stating it in
+            // the response, so an offered 15 is stated too (headerValue leaves out the default 15).
+            // `negotiate` accepts the first acceptable offer; find it to know what it contained.
+            let accepted = offers.first {
+                PerMessageDeflateParameters.negotiate(offers: [$0], configuration: configuration.deflate) != nil
+            }
+            if deflate.serverMaxWindowBits == 15,
+               accepted?.parameters.contains(where: { $0.name == "server_max_window_bits" }) == true {
+                value += "; server_max_window_bits=15"
+            }
+            response.add(name: "Sec-WebSocket-Extensions", value: value)
+        }
         return .success(WebSocketHandshakeAccepted(subprotocol: subprotocol, deflate: deflate, responseHeaders: response))
     }
 }

@@ -142,7 +142,13 @@ public final class WebSocketServerUpgradeHandler: ChannelInboundHandler, Removab
         _ = pipeline.removeHandler(context: context)
         // Removed last: the decoder forwards bytes that arrived after the request
         // (early frames) to the next inbound handler, which is now the protocol handler.
-        _ = pipeline.removeHandler(name: Self.decoderName)
+        // The decoder leaves the pipeline (and hands over those early bytes) on a later tick, as a
+        // channelRead with no channelReadComplete after it; the protocol and application handlers
+        // flush their replies on read-complete, so send one once the bytes are through.
+        let channel = context.channel
+        pipeline.removeHandler(name: Self.decoderName).assumeIsolated().whenSuccess {
+            channel.pipeline.syncOperations.fireChannelReadComplete()
+        }
     }
 
     private func reject(context: ChannelHandlerContext, _ rejection: WebSocketHandshakeRejection) {

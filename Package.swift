@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(
             name: "LatticeIntegrationTests",
             dependencies: [
+                "CZlib",
                 "LatticeWebSocket",
                 "LatticeClient",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -22,6 +22,7 @@ enum BenchCRDT {
         var snapshotBytes: Int
         var snapshotLoadSeconds: Double
         var snapshotRoundTrip: Bool
+        var converged: Bool
 
         func jsonLine() -> String {
             func esc(_ s: String) -> String {
@@ -44,7 +45,7 @@ enum BenchCRDT {
                 ("peak_rss_bytes", "\(peakRSSBytes)"), ("baseline_rss_bytes", "\(baselineRSSBytes)"),
                 ("doc_heap_bytes", "\(docHeapBytes)"), ("items", "\(runCount)"), ("final_chars", "\(finalChars)"),
                 ("snapshot_bytes", "\(snapshotBytes)"), ("snapshot_load_seconds", num(snapshotLoadSeconds)),
-                ("snapshot_roundtrip", snapshotRoundTrip ? "true" : "false"),
+                ("snapshot_roundtrip", snapshotRoundTrip ? "true" : "false"), ("replicas_converged", converged ? "true" : "false"),
             ]
             return "{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
         }
@@ -52,7 +53,7 @@ enum BenchCRDT {
         func humanText() -> String {
             """
             trace:               \(trace) (\(kind), \(agents) agent(s))
-            correct:             \(correct)
+            correct:             \(correct) (replicas converged: \(converged))
             edits:               \(edits) in \(txns) txns
             replay (best/median of \(runs)): \(String(format: "%.4f", seconds)) s / \(String(format: "%.4f", medianSeconds)) s
             peak RSS:            \(peakRSSBytes) bytes (baseline before replay \(baselineRSSBytes))
@@ -94,7 +95,10 @@ enum BenchCRDT {
     }
 
     static func run(path: String, runs: Int, log: (String) -> Void) throws -> Report {
-        let input = try load(path: path)
+        let input: Input
+        do { input = try load(path: path) } catch let e as EditingTrace.LoadError { throw e } catch {
+            throw EditingTrace.LoadError.format("cannot read \(path): \(error.localizedDescription)")
+        }
         let patches = input.patches, txns = input.txns, scalars = input.scalars, expected = input.expected
         let kind = input.kind, numAgents = input.numAgents, start = input.start
         let name = URL(fileURLWithPath: path).lastPathComponent
@@ -117,6 +121,7 @@ enum BenchCRDT {
         var times: [Double] = []
         var last = TextCRDT()
         var correct = true
+        var converged = true
         for i in 0..<runs {
             last = TextCRDT()
             let t0 = now()
@@ -132,9 +137,10 @@ enum BenchCRDT {
         if kind == .concurrent {
             // All replicas must converge after a full merge.
             let all = try TextReplay.concurrent(txns: txns, patches: patches, scalars: scalars, start: start, numAgents: numAgents, mergeAll: true)
-            let allEqual = all.replicas.allSatisfy { $0.scalars == expected }
-            correct = correct && allEqual
-            log("all \(numAgents) replicas converge: \(allEqual)")
+            let first = all.replicas[0].scalars
+            converged = all.replicas.allSatisfy { $0.scalars == first }
+            correct = correct && converged && first == expected
+            log("all \(numAgents) replicas converge: \(converged)")
         }
         let snap = last.encodeSnapshot()
         var loadBest = Double.infinity
@@ -144,13 +150,13 @@ enum BenchCRDT {
             let loaded = try TextCRDT.decodeSnapshot(snap)
             let t1 = now()
             loadBest = min(loadBest, Double(t1 - t0) / 1e9)
-            roundTrip = roundTrip && loaded.scalars == expected
+            roundTrip = roundTrip && loaded.scalars == last.scalars
         }
         let sorted = times.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         return Report(trace: name, kind: kind.rawValue, agents: numAgents, correct: correct && roundTrip, edits: edits, txns: txnCount,
                       runs: runs, seconds: sorted[0], medianSeconds: median, peakRSSBytes: peak, baselineRSSBytes: baseline,
                       docHeapBytes: last.approximateHeapBytes, runCount: last.runCount, finalChars: last.count,
-                      snapshotBytes: snap.count, snapshotLoadSeconds: loadBest, snapshotRoundTrip: roundTrip)
+                      snapshotBytes: snap.count, snapshotLoadSeconds: loadBest, snapshotRoundTrip: roundTrip, converged: converged)
     }
 }

@@ -105,6 +105,13 @@ public struct Document: Sendable {
         return log.filter { $0.id.counter + $0.span > (since[$0.id.replica] ?? 0) }
     }
 
+    /// Drops the op log (after the state has been snapshotted). `ops(since:)` then answers only
+    /// for versions at or after the current one; older peers need the snapshot.
+    public mutating func compactLog() {
+        log = []
+        logBase = version
+    }
+
     /// Every applied op made by `actor` (that is still in the log).
     public func changes(by actor: Actor) -> [Op] { log.filter { $0.actor == actor } }
 

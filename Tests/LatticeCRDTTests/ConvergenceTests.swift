@@ -127,6 +127,13 @@ import Testing
         // Syncing with ops(since:) converges.
         try a.apply(o2)
         #expect(a.state == b.state)
+        // Compaction: the log is dropped, later ops are still served.
+        let before = b.version
+        b.compactLog()
+        #expect(b.ops(since: v) == nil)
+        #expect(b.ops(since: before) == [])
+        let o4 = b.setRegister(["r"], .int(2), actor: user)
+        #expect(b.ops(since: before) == [o4])
     }
 
     @Test func changesByActor() throws {

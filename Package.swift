@@ -47,6 +47,19 @@ let package = Package(
         ),
         // Pure CRDT logic: no I/O, no dependencies.
         .target(name: "LatticeCRDT"),
+        // The lattice.v1 messages and their JSON encoding; pure.
+        .target(
+            name: "LatticeProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Streams, offsets, history, resume, presence and backpressure policies.
+        .target(
+            name: "LatticeStreams",
+            dependencies: [
+                "LatticeProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Reads editing traces (gzip-compressed JSON) for CRDT tests and benchmarks.
         .target(name: "LatticeTraces", dependencies: ["CZlib"]),
         .executableTarget(
@@ -66,6 +79,23 @@ let package = Package(
             name: "LatticeWebSocketTests",
             dependencies: [
                 "LatticeWebSocket",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeProtocolTests",
+            dependencies: [
+                "LatticeProtocol",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeStreamsTests",
+            dependencies: [
+                "LatticeStreams",
+                "LatticeProtocol",
                 .product(name: "PropertyBased", package: "swift-property-based"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -93,36 +93,15 @@ extension PerMessageDeflateParameters {
     }
 
     private static func accept(_ offer: WebSocketExtensionOffer, _ configuration: PerMessageDeflateConfiguration) -> PerMessageDeflateParameters? {
-        var seen = Set<String>()
-        var result = PerMessageDeflateParameters(
-            serverNoContextTakeover: configuration.forceServerNoContextTakeover,
-            clientNoContextTakeover: configuration.requireClientNoContextTakeover,
-            serverMaxWindowBits: min(15, max(8, configuration.serverMaxWindowBits)),
+        guard let offered = DeflateParameterSet(offer) else { return nil }
+        // A client_max_window_bits offer (with or without a value) needs no answer: we
+        // inflate with a 32 KiB window, which reads any window size, so we never ask the
+        // client to shrink its window.
+        return PerMessageDeflateParameters(
+            serverNoContextTakeover: configuration.forceServerNoContextTakeover || offered.serverNoContextTakeover,
+            clientNoContextTakeover: configuration.requireClientNoContextTakeover || offered.clientNoContextTakeover,
+            serverMaxWindowBits: min(offered.serverMaxWindowBits ?? 15, min(15, max(8, configuration.serverMaxWindowBits))),
             clientMaxWindowBits: 15)
-        for (name, value) in offer.parameters {
-            guard seen.insert(name).inserted else { return nil }
-            switch name {
-            case "server_no_context_takeover":
-                guard value == nil else { return nil }
-                result.serverNoContextTakeover = true
-            case "client_no_context_takeover":
-                guard value == nil else { return nil }
-                result.clientNoContextTakeover = true
-            case "server_max_window_bits":
-                guard let value, let bits = parseWindowBits(value) else { return nil }
-                result.serverMaxWindowBits = min(result.serverMaxWindowBits, bits)
-            case "client_max_window_bits":
-                // Without a value the client only says it understands the parameter. We
-                // inflate with a 32 KiB window, which reads any window size, so we never
-                // ask the client to shrink its window.
-                if let value {
-                    guard parseWindowBits(value) != nil else { return nil }
-                }
-            default:
-                return nil
-            }
-        }
-        return result
     }
 
     static func parseWindowBits(_ value: String) -> Int? {
@@ -134,28 +113,50 @@ extension PerMessageDeflateParameters {
 
     /// Client side: validates the server's response to our offer.
     public static func fromServerResponse(_ offer: WebSocketExtensionOffer) -> PerMessageDeflateParameters? {
-        guard offer.name == "permessage-deflate" else { return nil }
+        guard offer.name == "permessage-deflate", let answered = DeflateParameterSet(offer) else { return nil }
+        // In a response, client_max_window_bits must carry a value (RFC 7692 §7.1.2.2).
+        if answered.clientMaxWindowBitsPresent && answered.clientMaxWindowBits == nil { return nil }
+        return PerMessageDeflateParameters(
+            serverNoContextTakeover: answered.serverNoContextTakeover,
+            clientNoContextTakeover: answered.clientNoContextTakeover,
+            serverMaxWindowBits: answered.serverMaxWindowBits ?? 15,
+            clientMaxWindowBits: answered.clientMaxWindowBits ?? 15)
+    }
+}
+
+/// The permessage-deflate parameters of one offer or response, checked for the
+/// rules both sides share: known names only, none repeated, flags without a
+/// value, window bits 8–15 written without leading zeroes.
+private struct DeflateParameterSet {
+    var serverNoContextTakeover = false
+    var clientNoContextTakeover = false
+    var serverMaxWindowBits: Int?
+    var clientMaxWindowBitsPresent = false
+    var clientMaxWindowBits: Int?
+
+    init?(_ offer: WebSocketExtensionOffer) {
         var seen = Set<String>()
-        var result = PerMessageDeflateParameters()
         for (name, value) in offer.parameters {
             guard seen.insert(name).inserted else { return nil }
             switch name {
             case "server_no_context_takeover":
                 guard value == nil else { return nil }
-                result.serverNoContextTakeover = true
+                serverNoContextTakeover = true
             case "client_no_context_takeover":
                 guard value == nil else { return nil }
-                result.clientNoContextTakeover = true
+                clientNoContextTakeover = true
             case "server_max_window_bits":
-                guard let value, let bits = parseWindowBits(value) else { return nil }
-                result.serverMaxWindowBits = bits
+                guard let value, let bits = PerMessageDeflateParameters.parseWindowBits(value) else { return nil }
+                serverMaxWindowBits = bits
             case "client_max_window_bits":
-                guard let value, let bits = parseWindowBits(value) else { return nil }
-                result.clientMaxWindowBits = bits
+                clientMaxWindowBitsPresent = true
+                if let value {
+                    guard let bits = PerMessageDeflateParameters.parseWindowBits(value) else { return nil }
+                    clientMaxWindowBits = bits
+                }
             default:
                 return nil
             }
         }
-        return result
     }
 }

@@ -22,5 +22,9 @@ export LATTICE_PYTHON="$PWD/.venv/bin/python"
 
 # Build every target first (the integration tests start the real `lattice` binary).
 swift build --build-tests
+# Autobahn|Testsuite fuzzing cases 1-13 against `lattice echo` (the wire's conformance bar).
+# The Python test client is the bottleneck, so the debug build is as fast as release here.
+AUTOBAHN_SERVER_CMD="$PWD/.build/debug/lattice echo --host {host} --port {port}" scripts/autobahn.sh
+
 # Swift Testing only: the closing line is the real summary.
 swift test --skip-build --disable-xctest

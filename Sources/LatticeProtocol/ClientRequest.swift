@@ -7,7 +7,7 @@ public enum ProtocolVersion {
 
 /// A position in a stream: the client has seen every event up to and including `offset`
 /// of history `epoch` (offset 0: nothing seen).
-public struct StreamPosition: Sendable, Hashable {
+public struct StreamCursor: Sendable, Hashable {
     public var epoch: String
     public var offset: Int
 
@@ -30,11 +30,11 @@ public enum ClientRequest: Sendable, Hashable {
         public var id: RequestID?
         public var stream: StreamName
         /// Resume after this position (never together with `snapshot`).
-        public var since: StreamPosition?
+        public var since: StreamCursor?
         /// Ask for a snapshot then live events (documents; reserved).
         public var snapshot: Bool
 
-        public init(id: RequestID? = nil, stream: StreamName, since: StreamPosition? = nil, snapshot: Bool = false) {
+        public init(id: RequestID? = nil, stream: StreamName, since: StreamCursor? = nil, snapshot: Bool = false) {
             self.id = id
             self.stream = stream
             self.since = since
@@ -388,7 +388,7 @@ private struct RequestDecoder {
             }
             snapshot = raw[slots.snapshot.range.lowerBound] == UInt8(ascii: "t")
         }
-        var since: StreamPosition?
+        var since: StreamCursor?
         if slots.since.present {
             switch readSince() {
             case .success(let position): since = position
@@ -401,7 +401,7 @@ private struct RequestDecoder {
         return .success(.subscribe(.init(id: id, stream: stream!, since: since, snapshot: snapshot)))
     }
 
-    func readSince() -> Result<StreamPosition, ProtocolError> {
+    func readSince() -> Result<StreamCursor, ProtocolError> {
         let since = slots.since
         guard since.kind == .object else {
             return .failure(ProtocolError(.wrongType, "field 'since' must be an object {\"epoch\": string, \"offset\": integer}, not \(since.kind.name)", id: id, stream: stream))
@@ -419,7 +419,7 @@ private struct RequestDecoder {
                 offset.record(range, kind)
             }
         }
-        func failure(_ code: ErrorCode, _ text: String) -> Result<StreamPosition, ProtocolError> {
+        func failure(_ code: ErrorCode, _ text: String) -> Result<StreamCursor, ProtocolError> {
             .failure(ProtocolError(code, text, id: id, stream: stream))
         }
         if epoch.duplicate { return failure(.duplicateField, "field 'since.epoch' appears more than once") }
@@ -432,7 +432,7 @@ private struct RequestDecoder {
         guard offset.kind == .number, let value = nonNegativeInteger(offset.range) else {
             return failure(.wrongType, "field 'since.offset' must be an integer from 0 to \(Int.max), not \(offset.kind == .number ? String(buffer: slice(offset.range)) : offset.kind.name)")
         }
-        return .success(StreamPosition(epoch: string(epoch), offset: value))
+        return .success(StreamCursor(epoch: string(epoch), offset: value))
     }
 
     /// Digits only (no sign, fraction or exponent), at most `Int.max`.

@@ -17,29 +17,6 @@ public struct Identity: Sendable, Hashable {
     }
 }
 
-/// One connection's entry in a stream's presence: its session id and its state (a JSON object).
-public struct PresenceMeta: Sendable, Hashable {
-    /// The connection's session id (the `session` of its `welcome`).
-    public var conn: String
-    public var state: RawJSON
-
-    public init(conn: String, state: RawJSON) {
-        self.conn = conn
-        self.state = state
-    }
-}
-
-/// One member of a stream's presence: an identity and the metas of its connections.
-public struct PresenceMember: Sendable, Hashable {
-    public var identity: Identity
-    public var metas: [PresenceMeta]
-
-    public init(identity: Identity, metas: [PresenceMeta]) {
-        self.identity = identity
-        self.metas = metas
-    }
-}
-
 /// Encodes `event` messages: the hot path of fan-out. No Foundation, no allocation beyond
 /// the output buffer's growth; `data` is copied verbatim.
 public enum EventEncoder {
@@ -70,6 +47,29 @@ public enum EventEncoder {
 
 /// Encoders for every server → client message. Each appends one JSON object to `buffer`.
 public enum ServerMessage {
+    /// One connection's entry in a stream's presence: its session id and its state (a JSON object).
+    public struct Meta: Sendable, Hashable {
+        /// The connection's session id (the `session` of its `welcome`).
+        public var conn: String
+        public var state: RawJSON
+
+        public init(conn: String, state: RawJSON) {
+            self.conn = conn
+            self.state = state
+        }
+    }
+
+    /// One member of a stream's presence: an identity and the metas of its connections.
+    public struct Member: Sendable, Hashable {
+        public var identity: Identity
+        public var metas: [Meta]
+
+        public init(identity: Identity, metas: [Meta]) {
+            self.identity = identity
+            self.metas = metas
+        }
+    }
+
     /// `{"type":"welcome","protocol":"lattice.v1","session":…,"identity":{…},"limits":{…},"heartbeatSeconds":N}`.
     public static func welcome(
         session: String, identity: Identity, limits: ProtocolLimits, heartbeatSeconds: Int,
@@ -153,7 +153,7 @@ public enum ServerMessage {
     }
 
     /// `{"type":"presence","stream":…,"members":[…]}`: the full state.
-    public static func presence(stream: StreamName, members: [PresenceMember], into buffer: inout ByteBuffer) {
+    public static func presence(stream: StreamName, members: [Member], into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"presence\",\"stream\":")
         buffer.writeJSONString(stream.name)
         buffer.writeStaticString(",\"members\":")
@@ -163,7 +163,7 @@ public enum ServerMessage {
 
     /// `{"type":"presence.diff","stream":…,"joins":[…],"leaves":[…],"updates":[…]}`.
     public static func presenceDiff(
-        stream: StreamName, joins: [PresenceMember], leaves: [PresenceMember], updates: [PresenceMember], into buffer: inout ByteBuffer
+        stream: StreamName, joins: [Member], leaves: [Member], updates: [Member], into buffer: inout ByteBuffer
     ) {
         buffer.writeStaticString("{\"type\":\"presence.diff\",\"stream\":")
         buffer.writeJSONString(stream.name)
@@ -186,7 +186,7 @@ public enum ServerMessage {
         buffer.writeJSONString(identity.kind.rawValue)
     }
 
-    private static func writeMembers(_ members: [PresenceMember], into buffer: inout ByteBuffer) {
+    private static func writeMembers(_ members: [Member], into buffer: inout ByteBuffer) {
         buffer.writeStaticString("[")
         for (m, member) in members.enumerated() {
             if m > 0 { buffer.writeStaticString(",") }

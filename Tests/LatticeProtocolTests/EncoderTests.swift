@@ -39,7 +39,7 @@ import Testing
     @Test func byteOrderMarkInsideStringsIsKept() {
         let out = encoded { $0.writeJSONString("\u{FEFF}a\u{FEFF}") }
         #expect(Array(buffer: out) == [0x22, 0xEF, 0xBB, 0xBF, 0x61, 0xEF, 0xBB, 0xBF, 0x22])
-        let request = ClientRequest.subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "\u{FEFF}e", offset: 1)))
+        let request = ClientRequest.subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "\u{FEFF}e", offset: 1)))
         #expect(ClientRequest.decode(encoded { request.encode(into: &$0) }) == .success(request))
     }
 
@@ -97,10 +97,10 @@ import Testing
     }
 
     @Test func presence() {
-        let ada = PresenceMember(identity: Identity(id: "u1", name: "Ada", kind: .user), metas: [
-            PresenceMeta(conn: "a1", state: raw(#"{"status":"here"}"#)), PresenceMeta(conn: "a2", state: .emptyObject),
+        let ada = ServerMessage.Member(identity: Identity(id: "u1", name: "Ada", kind: .user), metas: [
+            ServerMessage.Meta(conn: "a1", state: raw(#"{"status":"here"}"#)), ServerMessage.Meta(conn: "a2", state: .emptyObject),
         ])
-        let bot = PresenceMember(identity: Identity(id: "b1", name: "Indexer", kind: .bot), metas: [PresenceMeta(conn: "b", state: .emptyObject)])
+        let bot = ServerMessage.Member(identity: Identity(id: "b1", name: "Indexer", kind: .bot), metas: [ServerMessage.Meta(conn: "b", state: .emptyObject)])
         #expect(String(buffer: encoded { ServerMessage.presence(stream: stream("doc/d"), members: [ada, bot], into: &$0) })
             == #"{"type":"presence","stream":"doc/d","members":[{"id":"u1","name":"Ada","kind":"user","metas":[{"conn":"a1","state":{"status":"here"}},{"conn":"a2","state":{}}]},{"id":"b1","name":"Indexer","kind":"bot","metas":[{"conn":"b","state":{}}]}]}"#)
         #expect(String(buffer: encoded { ServerMessage.presence(stream: stream("doc/d"), members: [], into: &$0) })
@@ -112,7 +112,7 @@ import Testing
     @Test func requestsEncodeAsDocumented() {
         let cases: [(ClientRequest, String)] = [
             (.subscribe(.init(id: RequestID(1), stream: stream("channel/acme/general"))), #"{"type":"subscribe","id":1,"stream":"channel/acme/general"}"#),
-            (.subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "e", offset: 3))), #"{"type":"subscribe","stream":"run/r","since":{"epoch":"e","offset":3}}"#),
+            (.subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "e", offset: 3))), #"{"type":"subscribe","stream":"run/r","since":{"epoch":"e","offset":3}}"#),
             (.subscribe(.init(id: RequestID("s"), stream: stream("doc/d"), snapshot: true)), #"{"type":"subscribe","id":"s","stream":"doc/d","snapshot":true}"#),
             (.unsubscribe(.init(id: RequestID(2), stream: stream("run/r"))), #"{"type":"unsubscribe","id":2,"stream":"run/r"}"#),
             (.publish(.init(id: RequestID(3), stream: stream("channel/w/c"), data: raw("[1]"), key: "k")), #"{"type":"publish","id":3,"stream":"channel/w/c","key":"k","data":[1]}"#),

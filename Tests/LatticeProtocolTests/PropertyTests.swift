@@ -43,7 +43,7 @@ func randomRequest(using rng: inout some RandomNumberGenerator) -> ClientRequest
     switch Int.random(in: 0..<5, using: &rng) {
     case 0:
         let since = Bool.random(using: &rng)
-            ? StreamPosition(epoch: randomString(maxLength: 20, using: &rng), offset: Int.random(in: 0...Int.max, using: &rng)) : nil
+            ? StreamCursor(epoch: randomString(maxLength: 20, using: &rng), offset: Int.random(in: 0...Int.max, using: &rng)) : nil
         return .subscribe(.init(id: id, stream: name, since: since, snapshot: since == nil && Bool.random(using: &rng)))
     case 1: return .unsubscribe(.init(id: id, stream: name))
     case 2:
@@ -109,7 +109,7 @@ func damagedRequest(using rng: inout some RandomNumberGenerator) -> [UInt8] {
             let recovered = object(encoded { ServerMessage.recovered(stream: stream("run/r"), recovered: true, epoch: a, offset: 2, into: &$0) })
             #expect(same(recovered["epoch"], a))
 
-            let member = PresenceMember(identity: Identity(id: a, name: b, kind: .user), metas: [PresenceMeta(conn: b, state: .emptyObject)])
+            let member = ServerMessage.Member(identity: Identity(id: a, name: b, kind: .user), metas: [ServerMessage.Meta(conn: b, state: .emptyObject)])
             let diff = object(encoded { ServerMessage.presenceDiff(stream: stream("doc/d"), joins: [member], leaves: [member], updates: [], into: &$0) })
             let join = (diff["joins"] as? [[String: Any]])?.first
             #expect(same(join?["id"], a))

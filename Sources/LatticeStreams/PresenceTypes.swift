@@ -1,0 +1,88 @@
+import NIOCore
+
+/// What kind of actor a presence member is; bots are first-class members.
+public struct PresenceMemberKind: Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public static let user = PresenceMemberKind("user")
+    public static let bot = PresenceMemberKind("bot")
+    public var description: String { rawValue }
+}
+
+/// One connection's presence in a stream: its raw JSON state (size-checked by the caller).
+public struct PresenceMeta: Sendable, Equatable {
+    public var conn: ConnectionID
+    public var state: ByteBuffer
+
+    public init(conn: ConnectionID, state: ByteBuffer) {
+        self.conn = conn
+        self.state = state
+    }
+}
+
+/// One identity present in a stream, with one meta per connection (sorted by connection).
+public struct PresenceMember: Sendable, Equatable {
+    public var identity: String
+    public var kind: PresenceMemberKind
+    public var metas: [PresenceMeta]
+
+    public init(identity: String, kind: PresenceMemberKind, metas: [PresenceMeta]) {
+        self.identity = identity
+        self.kind = kind
+        self.metas = metas
+    }
+}
+
+/// A change of a stream's presence, stream-wide (encoded once, sent to every subscriber).
+///
+/// Joins and updates carry the member's complete current value (all its metas), and leaves
+/// name it; so applying a diff is "set these members, remove those", which is idempotent.
+public struct PresenceDiff: Sendable, Equatable {
+    public var joins: [PresenceMember] = []
+    public var updates: [PresenceMember] = []
+    public var leaves: [String] = []
+
+    public init(joins: [PresenceMember] = [], updates: [PresenceMember] = [], leaves: [String] = []) {
+        self.joins = joins
+        self.updates = updates
+        self.leaves = leaves
+    }
+
+    public var isEmpty: Bool { joins.isEmpty && updates.isEmpty && leaves.isEmpty }
+}
+
+/// A client's (or observer's) view of a stream's presence: a full state plus the diffs since.
+public struct PresenceView: Sendable, Equatable {
+    public private(set) var members: [String: PresenceMember]
+
+    public init(fullState: [PresenceMember]) {
+        members = Dictionary(fullState.map { ($0.identity, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    public mutating func apply(_ diff: PresenceDiff) {
+        for member in diff.joins { members[member.identity] = member }
+        for member in diff.updates { members[member.identity] = member }
+        for identity in diff.leaves { members.removeValue(forKey: identity) }
+    }
+
+    /// The members sorted by identity, like `PresenceTable.fullState()`.
+    public var sorted: [PresenceMember] { members.values.sorted { $0.identity < $1.identity } }
+}
+
+/// Bounds and timing of a stream's presence.
+public struct PresenceConfig: Sendable, Equatable {
+    /// At most one diff entry per member per interval, carrying its latest value (default 50 ms).
+    public var coalesceInterval: TimeAmount
+    /// A meta whose connection has not set presence or sent a heartbeat for this long is removed
+    /// by `expire(now:)`; `nil`: only explicit leaves and closes remove metas (default 60 s).
+    public var metaTimeout: TimeAmount?
+    /// Most metas (connections present) per stream; `set` refuses beyond (default 10,000).
+    public var maxMetas: Int
+
+    public init(coalesceInterval: TimeAmount = .milliseconds(50), metaTimeout: TimeAmount? = .seconds(60), maxMetas: Int = 10_000) {
+        precondition(maxMetas >= 0, "maxMetas must not be negative")
+        self.coalesceInterval = coalesceInterval
+        self.metaTimeout = metaTimeout
+        self.maxMetas = maxMetas
+    }
+}

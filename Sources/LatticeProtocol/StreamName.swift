@@ -87,16 +87,25 @@ public struct StreamName: Sendable, Hashable, CustomStringConvertible, Comparabl
             return invalid("stream name is \(count) bytes; the limit is \(maxBytes)")
         }
         if count == 0 { return invalid("stream name is empty") }
-        // Split on '/', checking every byte.
-        var bounds: [Range<String.Index>] = []
-        bounds.reserveCapacity(3)
+        // Split on '/', checking every byte; no allocation (at most 3 segments are kept).
+        var bounds = (utf8.startIndex..<utf8.startIndex, utf8.startIndex..<utf8.startIndex, utf8.startIndex..<utf8.startIndex)
+        var segments = 0
+        func close(_ range: Range<String.Index>) {
+            switch segments {
+            case 0: bounds.0 = range
+            case 1: bounds.1 = range
+            case 2: bounds.2 = range
+            default: break
+            }
+            segments += 1
+        }
         var segmentStart = utf8.startIndex
         var offset = 0
         var index = utf8.startIndex
         while index != utf8.endIndex {
             let b = utf8[index]
             if b == UInt8(ascii: "/") {
-                bounds.append(segmentStart..<index)
+                close(segmentStart..<index)
                 segmentStart = utf8.index(after: index)
             } else if !isSegmentByte(b) {
                 let shown = b < 0x20 || b >= 0x7F ? String(format2: b) : "'\(Character(Unicode.Scalar(b)))'"
@@ -105,17 +114,24 @@ public struct StreamName: Sendable, Hashable, CustomStringConvertible, Comparabl
             offset += 1
             index = utf8.index(after: index)
         }
-        bounds.append(segmentStart..<utf8.endIndex)
-        guard let kind = Kind(rawValue: String(string[bounds[0]])) else {
-            return invalid("stream name '\(string)' has an unknown kind '\(string[bounds[0]])' (expected workspace, run, doc, graph or channel)")
+        close(segmentStart..<utf8.endIndex)
+        let first = string[bounds.0]
+        let kind: Kind
+        switch first {
+        case "workspace": kind = .workspace
+        case "run": kind = .run
+        case "doc": kind = .doc
+        case "graph": kind = .graph
+        case "channel": kind = .channel
+        default:
+            return invalid("stream name '\(string)' has an unknown kind '\(first)' (expected workspace, run, doc, graph or channel)")
         }
-        if bounds.count != kind.segmentCount {
+        if segments != kind.segmentCount {
             return invalid("stream name '\(string)' must have the form \(kind.shape)")
         }
-        for (k, bound) in bounds.enumerated() where bound.isEmpty {
-            return invalid("stream name '\(string)' has an empty segment \(k + 1) (expected \(kind.shape))")
-        }
-        return .success(StreamName(name: string, kind: kind, second: bounds[1], third: kind == .channel ? bounds[2] : nil))
+        if bounds.1.isEmpty { return invalid("stream name '\(string)' has an empty segment 2 (expected \(kind.shape))") }
+        if kind == .channel && bounds.2.isEmpty { return invalid("stream name '\(string)' has an empty segment 3 (expected \(kind.shape))") }
+        return .success(StreamName(name: string, kind: kind, second: bounds.1, third: kind == .channel ? bounds.2 : nil))
     }
 
     private static func escapedForMessage(_ string: String) -> String {

@@ -31,6 +31,8 @@ let package = Package(
             name: "LatticeServer",
             dependencies: [
                 "LatticeWebSocket",
+                "LatticeProtocol",
+                "LatticeStreams",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -39,7 +41,7 @@ let package = Package(
         .target(
             name: "LatticeClient",
             dependencies: [
-                "LatticeWebSocket",
+                "LatticeWebSocket", "LatticeProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -5,7 +5,7 @@ struct LatticeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lattice",
         abstract: "Lattice Realtime: a self-hostable realtime collaboration server.",
-        subcommands: [ServeCommand.self, EchoCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, EchoCommand.self, TailCommand.self, PublishCommand.self, BenchCommand.self]
     )
 }
 
@@ -13,6 +13,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: the wire, fan-out and the CRDT.",
-        subcommands: [BenchEchoCommand.self, BenchCRDTCommand.self]
+        subcommands: [BenchEchoCommand.self, BenchCRDTCommand.self, BenchFanoutCommand.self]
     )
 }

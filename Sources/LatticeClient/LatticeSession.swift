@@ -1,0 +1,567 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import LatticeWebSocket
+
+/// Why a `LatticeSession` call failed.
+public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The server answered `error` (`code` is the protocol's stable code).
+    case server(code: String, message: String, stream: String?)
+    /// No answer within the request timeout.
+    case timeout
+    /// The request was sent but the connection ended before its answer: it may or may not have taken effect.
+    case connectionLost
+    /// The session is closed (by `close()`, or it gave up reconnecting).
+    case closed
+    /// The connection or the `welcome` could not be established.
+    case connectFailed(String)
+    /// A local check failed before anything was sent (e.g. a second `subscribe` to one stream).
+    case invalid(String)
+
+    /// The server's error code, if the server refused the request.
+    public var code: String? {
+        if case .server(let code, _, _) = self { return code }
+        return nil
+    }
+
+    public var description: String {
+        switch self {
+        case .server(let code, let message, let stream):
+            return "\(code): \(message)" + (stream.map { " (stream \($0))" } ?? "")
+        case .timeout: return "timeout: no answer from the server in time"
+        case .connectionLost: return "connection_lost: the connection ended before the answer"
+        case .closed: return "closed: the session is closed"
+        case .connectFailed(let why): return "connect_failed: \(why)"
+        case .invalid(let why): return "invalid: \(why)"
+        }
+    }
+}
+
+/// What a subscription delivers, in order.
+public enum SubscriptionEvent: Sendable, Hashable {
+    /// One event; never a duplicate of an earlier one of the same epoch.
+    case event(LatticeEvent)
+    /// A resume (after a reconnect, or a `subscribe(since:)`) was gapless: the missed events follow.
+    case resumed(LatticePosition)
+    /// A resume was not gapless (`recovered: false`): history was lost. Refetch the resource's
+    /// state; live events follow from after this position (the stream's current epoch and last offset).
+    case reset(LatticePosition)
+    /// The full presence of the stream (after every subscribe, including resubscribes).
+    case presence([PresenceMember])
+    /// A presence change; apply it to the last full state (the session also keeps it: `presence(of:)`).
+    case presenceDiff(PresenceDiff)
+    /// The subscription ended because of this error (the stream finishes right after).
+    case failed(LatticeClientError)
+}
+
+/// A live subscription: where it started and its events.
+public struct LatticeSubscription: Sendable {
+    public let stream: String
+    /// The stream's epoch and last offset when the subscription was made (from the `ok`).
+    public let start: LatticePosition?
+    public let events: AsyncStream<SubscriptionEvent>
+}
+
+/// Connection states a session reports on `statusUpdates`.
+public enum LatticeSessionStatus: Sendable, Hashable {
+    case connected(session: String)
+    case disconnected(reason: String)
+    case reconnecting(attempt: Int, delay: Duration)
+    /// Reconnecting stopped (`maxAttempts` reached); the session is closed.
+    case gaveUp
+    case closed
+}
+
+public struct LatticeSessionOptions: Sendable {
+    /// Sent as `?name=` on the WebSocket URL (the server's display name for this connection).
+    public var name: String?
+    public var requestTimeout: Duration
+    /// For TCP connect, the WebSocket handshake and the `welcome`, together.
+    public var connectTimeout: Duration
+    /// nil: no reconnect; the session closes when its connection ends.
+    public var reconnect: ReconnectPolicy?
+    public var headers: HTTPHeaders
+    public var group: any EventLoopGroup
+
+    public init(name: String? = nil, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(10),
+                reconnect: ReconnectPolicy? = .standard, headers: HTTPHeaders = [:],
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.name = name
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+        self.reconnect = reconnect
+        self.headers = headers
+        self.group = group
+    }
+}
+
+/// A `lattice.v1` client session: one WebSocket connection at a time, requests correlated
+/// to their `ok`/`error` by id, subscriptions with per-stream event streams and presence,
+/// and automatic reconnect (exponential backoff, full jitter) that resumes every
+/// subscription from its last `{epoch, offset}` and re-sends its presence state.
+///
+/// All state lives in this actor; the connection's reader task hands each message to it
+/// in arrival order.
+public actor LatticeSession {
+    public nonisolated let url: WebSocketURL
+    public nonisolated let options: LatticeSessionOptions
+    /// Connection changes (connected, disconnected, reconnecting…); keeps the newest 64 if unread.
+    public nonisolated let statusUpdates: AsyncStream<LatticeSessionStatus>
+    private nonisolated let statusContinuation: AsyncStream<LatticeSessionStatus>.Continuation
+
+    /// The last `welcome` received.
+    public private(set) var welcome: LatticeWelcome?
+
+    private enum Waiter {
+        case user(CheckedContinuation<LatticeOK, Error>)
+        /// A resubscribe or presence re-send after a reconnect: the answer is handled here.
+        case resubscribe(stream: String)
+        case internalRequest
+    }
+
+    private struct Pending {
+        var text: String
+        var sent: Bool
+        var waiter: Waiter
+        /// Set for `subscribe` requests: confirms the subscription on `ok`.
+        var subscribeStream: String?
+        var timeout: Task<Void, Never>?
+    }
+
+    private struct Subscription {
+        var continuation: AsyncStream<SubscriptionEvent>.Continuation
+        /// The last event's position (or the subscribe `ok`'s, or a reset's).
+        var position: LatticePosition?
+        /// The server has answered `ok`: it is resubscribed after a reconnect.
+        var confirmed = false
+        var presenceState: String?
+        var members: [String: PresenceMember] = [:]
+    }
+
+    private var connection: WebSocketConnection?
+    private var generation = 0
+    private var ready = false
+    private var closed = false
+    private var everConnected = false
+    private var nextID = 1
+    private var pending: [Int: Pending] = [:]
+    private var subscriptions: [String: Subscription] = [:]
+    private var welcomeWaiter: (generation: Int, continuation: CheckedContinuation<LatticeWelcome, Error>)?
+    private var reconnectTask: Task<Void, Never>?
+    private var heartbeatTask: Task<Void, Never>?
+    private var attempt = 0
+    private var reconnecting = false
+    private var connectedAt: ContinuousClock.Instant?
+
+    public init(url: WebSocketURL, options: LatticeSessionOptions = LatticeSessionOptions()) {
+        var target = url
+        if let name = options.name {
+            target.path += (target.path.contains("?") ? "&" : "?") + "name=" + Self.percentEncode(name)
+        }
+        self.url = target
+        self.options = options
+        (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
+    }
+
+    /// Connects and waits for `welcome`. Call once; later connections are made by the reconnect logic.
+    @discardableResult
+    public func connect() async throws -> LatticeWelcome {
+        guard !closed else { throw LatticeClientError.closed }
+        guard connection == nil else { throw LatticeClientError.invalid("connect() was already called") }
+        return try await establish()
+    }
+
+    /// Ends the session: a normal close, every pending request fails with `.closed`, every subscription stream finishes.
+    public func close() async {
+        guard !closed else { return }
+        closed = true
+        reconnectTask?.cancel()
+        heartbeatTask?.cancel()
+        let conn = connection
+        connection = nil
+        ready = false
+        failAll(.closed, includingUnsent: true)
+        for (_, sub) in subscriptions { sub.continuation.finish() }
+        subscriptions.removeAll()
+        statusContinuation.yield(.closed)
+        statusContinuation.finish()
+        if let conn {
+            conn.channel.writeAndFlush(WebSocketOutbound.close(.normalClosure, reason: ""), promise: nil)
+            // Wait for the closing handshake, a bounded time.
+            let channel = conn.channel
+            let timer = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            try? await channel.closeFuture.get()
+            timer.cancel()
+        }
+    }
+
+    /// Drops the TCP connection abruptly (no close frame), as a network failure would; the
+    /// session then reconnects and resumes by its policy. For tests and fault drills.
+    public func dropConnection() {
+        connection?.channel.close(promise: nil)
+    }
+
+    /// True while a connection is up and greeted.
+    public var isConnected: Bool { ready }
+
+    // MARK: requests
+
+    /// Sends `{"type": type, "id": …, fields…}` (field values are raw JSON) and returns the
+    /// `ok`'s payload, or throws `.server(code:…)` for an `error`, `.timeout`, `.connectionLost`, `.closed`.
+    /// While reconnecting, the request waits (within its timeout) and is sent on the next connection.
+    public func request(_ type: String, fields: [(String, String)] = []) async throws -> LatticeOK {
+        try await send(type: type, fields: fields, subscribeStream: nil)
+    }
+
+    public func ping() async throws {
+        _ = try await request("ping")
+    }
+
+    /// Publishes `data` (one JSON value, as text: sent verbatim) and returns its position.
+    @discardableResult
+    public func publish(_ stream: String, data: String, key: String? = nil) async throws -> LatticePosition {
+        var fields = [("stream", LatticeJSON.quote(stream))]
+        if let key { fields.append(("key", LatticeJSON.quote(key))) }
+        fields.append(("data", data))
+        let ok = try await request("publish", fields: fields)
+        guard let position = ok.position else {
+            throw LatticeClientError.server(code: "internal", message: "publish ok without epoch/offset", stream: stream)
+        }
+        return position
+    }
+
+    /// Subscribes to `stream`; with `since`, resumes after that position (a `.resumed` or
+    /// `.reset` event comes first). The events stream finishes on `unsubscribe`, `close`, or failure.
+    public func subscribe(_ stream: String, since: LatticePosition? = nil) async throws -> LatticeSubscription {
+        guard !closed else { throw LatticeClientError.closed }
+        guard subscriptions[stream] == nil else {
+            throw LatticeClientError.invalid("already subscribed to \(stream) in this session")
+        }
+        let (events, continuation) = AsyncStream.makeStream(of: SubscriptionEvent.self, bufferingPolicy: .unbounded)
+        subscriptions[stream] = Subscription(continuation: continuation, position: since)
+        do {
+            let ok = try await send(type: "subscribe", fields: Self.subscribeFields(stream, since: since), subscribeStream: stream)
+            return LatticeSubscription(stream: stream, start: ok.position, events: events)
+        } catch {
+            if let sub = subscriptions[stream], !sub.confirmed {
+                subscriptions[stream] = nil
+                sub.continuation.finish()
+            }
+            throw error
+        }
+    }
+
+    /// Ends a subscription; its events stream finishes.
+    public func unsubscribe(_ stream: String) async throws {
+        guard subscriptions[stream] != nil else {
+            throw LatticeClientError.invalid("not subscribed to \(stream) in this session")
+        }
+        do {
+            _ = try await request("unsubscribe", fields: [("stream", LatticeJSON.quote(stream))])
+        } catch LatticeClientError.connectionLost {
+            // The connection is gone, and the server's subscription with it.
+        }
+        subscriptions.removeValue(forKey: stream)?.continuation.finish()
+    }
+
+    /// Sets this connection's presence state in `stream` (a JSON object, as text). It is sent
+    /// again after every reconnect.
+    public func setPresence(_ stream: String, state: String) async throws {
+        guard subscriptions[stream] != nil else {
+            throw LatticeClientError.invalid("not subscribed to \(stream) in this session")
+        }
+        _ = try await request("presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)])
+        subscriptions[stream]?.presenceState = state
+    }
+
+    /// The stream's presence as last reported (full state plus diffs), sorted by member id.
+    public func presence(of stream: String) -> [PresenceMember] {
+        (subscriptions[stream]?.members.values).map { $0.sorted { $0.id < $1.id } } ?? []
+    }
+
+    /// The position of the last event delivered on `stream` (what a resume would start from).
+    public func position(of stream: String) -> LatticePosition? {
+        subscriptions[stream]?.position
+    }
+
+    // MARK: internals: sending
+
+    private static func subscribeFields(_ stream: String, since: LatticePosition?) -> [(String, String)] {
+        var fields = [("stream", LatticeJSON.quote(stream))]
+        if let since {
+            fields.append(("since", "{\"epoch\":\(LatticeJSON.quote(since.epoch)),\"offset\":\(since.offset)}"))
+        }
+        return fields
+    }
+
+    private func makeText(type: String, id: Int, fields: [(String, String)]) -> String {
+        var text = "{\"type\":\(LatticeJSON.quote(type)),\"id\":\(id)"
+        for (k, v) in fields { text += ",\(LatticeJSON.quote(k)):\(v)" }
+        return text + "}"
+    }
+
+    private func send(type: String, fields: [(String, String)], subscribeStream: String?) async throws -> LatticeOK {
+        guard !closed else { throw LatticeClientError.closed }
+        let id = nextID
+        nextID += 1
+        let text = makeText(type: type, id: id, fields: fields)
+        let timeout = options.requestTimeout
+        return try await withCheckedThrowingContinuation { continuation in
+            var entry = Pending(text: text, sent: false, waiter: .user(continuation), subscribeStream: subscribeStream)
+            entry.timeout = Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                guard !Task.isCancelled else { return }
+                await self?.expire(id)
+            }
+            pending[id] = entry
+            if ready { transmit(id) }
+        }
+    }
+
+    /// Sends a request whose answer the session handles itself (resubscribe, presence re-send).
+    private func sendInternal(type: String, fields: [(String, String)], waiter: Waiter, subscribeStream: String?) {
+        let id = nextID
+        nextID += 1
+        pending[id] = Pending(text: makeText(type: type, id: id, fields: fields), sent: false, waiter: waiter,
+                              subscribeStream: subscribeStream)
+        transmit(id)
+    }
+
+    private func transmit(_ id: Int) {
+        guard let conn = connection, var entry = pending[id], !entry.sent else { return }
+        entry.sent = true
+        pending[id] = entry
+        conn.channel.writeAndFlush(WebSocketOutbound.message(.text(entry.text)), promise: nil)
+    }
+
+    private func expire(_ id: Int) {
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        if case .user(let c) = entry.waiter { c.resume(throwing: LatticeClientError.timeout) }
+    }
+
+    private func finish(_ id: Int, with result: Result<LatticeOK, LatticeClientError>) {
+        guard let entry = pending.removeValue(forKey: id) else { return }
+        entry.timeout?.cancel()
+        if let stream = entry.subscribeStream, case .success(let ok) = result, var sub = subscriptions[stream] {
+            sub.confirmed = true
+            if sub.position == nil { sub.position = ok.position }
+            subscriptions[stream] = sub
+        }
+        switch entry.waiter {
+        case .user(let c):
+            c.resume(with: result.mapError { $0 as Error })
+        case .resubscribe(let stream):
+            if case .failure(let error) = result, error != .connectionLost,
+               let sub = subscriptions.removeValue(forKey: stream) {
+                sub.continuation.yield(.failed(error))
+                sub.continuation.finish()
+            }
+        case .internalRequest:
+            break
+        }
+    }
+
+    /// Fails pending requests: those already sent (their outcome is unknown), and the unsent ones too if asked.
+    private func failAll(_ error: LatticeClientError, includingUnsent: Bool) {
+        for id in pending.keys.sorted() where includingUnsent || pending[id]?.sent == true {
+            finish(id, with: .failure(error))
+        }
+    }
+
+    // MARK: internals: connections
+
+    private static func percentEncode(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            default:
+                let hex = String(b, radix: 16, uppercase: true)
+                out += "%" + (hex.count == 1 ? "0" : "") + hex
+            }
+        }
+        return out
+    }
+
+    /// Opens a connection, waits for `welcome`, resubscribes and sends what waited.
+    private func establish() async throws -> LatticeWelcome {
+        let connectTimeout = TimeAmount.nanoseconds(ReconnectPolicy.nanoseconds(options.connectTimeout))
+        let wsOptions = WebSocketClientOptions(headers: options.headers, subprotocols: ["lattice.v1"], connectTimeout: connectTimeout)
+        let conn: WebSocketConnection
+        do {
+            conn = try await WebSocketClient.connect(to: url, options: wsOptions, on: options.group)
+        } catch {
+            throw LatticeClientError.connectFailed("\(url): \(error)")
+        }
+        guard !closed else {
+            conn.channel.close(promise: nil)
+            throw LatticeClientError.closed
+        }
+        generation += 1
+        let gen = generation
+        connection = conn
+        ready = false
+        Task { [weak self] in
+            do {
+                for try await message in conn.messages {
+                    guard let self else { return }
+                    await self.received(message, generation: gen)
+                }
+                await self?.connectionEnded(generation: gen, reason: "connection closed" + (conn.closeCode.map { " (code \($0))" } ?? ""))
+            } catch {
+                await self?.connectionEnded(generation: gen, reason: "\(error)")
+            }
+        }
+        let welcomeTimeout = options.connectTimeout
+        let welcome: LatticeWelcome = try await withCheckedThrowingContinuation { continuation in
+            welcomeWaiter = (gen, continuation)
+            Task { [weak self] in
+                try? await Task.sleep(for: welcomeTimeout)
+                await self?.welcomeTimedOut(generation: gen)
+            }
+        }
+        self.welcome = welcome
+        everConnected = true
+        ready = true
+        connectedAt = .now
+        statusContinuation.yield(.connected(session: welcome.session))
+        startHeartbeat(seconds: welcome.heartbeatSeconds, generation: gen)
+        // Resume every confirmed subscription from its last position, then re-send presence.
+        for stream in subscriptions.keys.sorted() {
+            guard let sub = subscriptions[stream], sub.confirmed else { continue }
+            sendInternal(type: "subscribe", fields: Self.subscribeFields(stream, since: sub.position),
+                         waiter: .resubscribe(stream: stream), subscribeStream: stream)
+            if let state = sub.presenceState {
+                sendInternal(type: "presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)],
+                             waiter: .internalRequest, subscribeStream: nil)
+            }
+        }
+        for id in pending.keys.sorted() { transmit(id) }
+        return welcome
+    }
+
+    private func welcomeTimedOut(generation gen: Int) {
+        guard let waiter = welcomeWaiter, waiter.generation == gen else { return }
+        welcomeWaiter = nil
+        connection?.channel.close(promise: nil)
+        waiter.continuation.resume(throwing: LatticeClientError.connectFailed("no welcome within the connect timeout"))
+    }
+
+    private func startHeartbeat(seconds: Int?, generation gen: Int) {
+        heartbeatTask?.cancel()
+        guard let seconds, seconds > 0 else { return }
+        let interval = Duration.milliseconds(seconds * 1000 / 2)
+        heartbeatTask = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled, let self else { return }
+                await self.sendHeartbeat(generation: gen)
+            }
+        }
+    }
+
+    private func sendHeartbeat(generation gen: Int) {
+        guard gen == generation, ready, let conn = connection else { return }
+        conn.channel.writeAndFlush(WebSocketOutbound.ping(ByteBuffer()), promise: nil)
+    }
+
+    private func received(_ message: WebSocketMessage, generation gen: Int) {
+        guard gen == generation, message.kind == .text,
+              let decoded = LatticeServerMessage.decode(bytes: Array(message.data.readableBytesView)) else { return }
+        switch decoded {
+        case .welcome(let welcome):
+            if let waiter = welcomeWaiter, waiter.generation == gen {
+                welcomeWaiter = nil
+                waiter.continuation.resume(returning: welcome)
+            }
+        case .ok(let id, let ok):
+            if let id { finish(id, with: .success(ok)) }
+        case .error(let id, let code, let text, let stream):
+            if let id { finish(id, with: .failure(.server(code: code, message: text, stream: stream))) }
+        case .event(let event):
+            guard var sub = subscriptions[event.stream] else { return }
+            if let p = sub.position, p.epoch == event.epoch, event.offset <= p.offset { return }  // already seen
+            sub.position = event.position
+            subscriptions[event.stream] = sub
+            sub.continuation.yield(.event(event))
+        case .recovered(let stream, let recovered, let position):
+            guard var sub = subscriptions[stream] else { return }
+            if recovered {
+                sub.continuation.yield(.resumed(position))
+            } else {
+                sub.position = position
+                subscriptions[stream] = sub
+                sub.continuation.yield(.reset(position))
+            }
+        case .presence(let stream, let members):
+            guard var sub = subscriptions[stream] else { return }
+            sub.members = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
+            subscriptions[stream] = sub
+            sub.continuation.yield(.presence(members))
+        case .presenceDiff(let stream, let diff):
+            guard var sub = subscriptions[stream] else { return }
+            diff.apply(to: &sub.members)
+            subscriptions[stream] = sub
+            sub.continuation.yield(.presenceDiff(diff))
+        case .unknown:
+            break
+        }
+    }
+
+    private func connectionEnded(generation gen: Int, reason: String) {
+        guard gen == generation, connection != nil else { return }
+        connection = nil
+        ready = false
+        heartbeatTask?.cancel()
+        if let waiter = welcomeWaiter, waiter.generation == gen {
+            welcomeWaiter = nil
+            waiter.continuation.resume(throwing: LatticeClientError.connectFailed("connection ended before welcome: \(reason)"))
+        }
+        failAll(.connectionLost, includingUnsent: false)
+        guard !closed, everConnected, !reconnecting else { return }
+        statusContinuation.yield(.disconnected(reason: reason))
+        guard let policy = options.reconnect else {
+            giveUp(status: .closed)
+            return
+        }
+        if let since = connectedAt, ContinuousClock.now - since >= policy.stableAfter { attempt = 0 }
+        connectedAt = nil
+        reconnectTask = Task { await self.reconnectLoop(policy) }
+    }
+
+    private func reconnectLoop(_ policy: ReconnectPolicy) async {
+        reconnecting = true
+        defer { reconnecting = false }
+        while !closed && !Task.isCancelled {
+            if let limit = policy.maxAttempts, attempt >= limit {
+                giveUp(status: .gaveUp)
+                return
+            }
+            let delay = policy.delay(attempt: attempt)
+            attempt += 1
+            statusContinuation.yield(.reconnecting(attempt: attempt, delay: delay))
+            try? await Task.sleep(for: delay)
+            guard !closed, !Task.isCancelled else { return }
+            do {
+                _ = try await establish()
+                return
+            } catch {
+                statusContinuation.yield(.disconnected(reason: "\(error)"))
+            }
+        }
+    }
+
+    private func giveUp(status: LatticeSessionStatus) {
+        closed = true
+        failAll(.closed, includingUnsent: true)
+        for (_, sub) in subscriptions {
+            sub.continuation.yield(.failed(.closed))
+            sub.continuation.finish()
+        }
+        subscriptions.removeAll()
+        statusContinuation.yield(status)
+        statusContinuation.finish()
+    }
+}

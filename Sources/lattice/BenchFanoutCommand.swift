@@ -1,0 +1,404 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import LatticeClient
+import LatticeWebSocket
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct BenchFanoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout",
+        abstract: "Fan-out throughput and publish→delivery latency of a lattice.v1 channel (lattice serve).",
+        discussion: """
+            N subscriber connections subscribe to one channel stream; P publisher connections \
+            publish events of --size bytes carrying their send time, at --rate events/s in total \
+            (or `max`: each publisher keeps --in-flight publishes unacknowledged). Latency is \
+            publish→delivery on one clock (everything runs in this process). The delivery ratio is \
+            delivered / (published × subscribers), counted after a drain period.
+            """)
+
+    @Option(help: "Server WebSocket address.") var url = "ws://127.0.0.1:8080/ws"
+    @Option(help: "Subscriber connections.") var subscribers = 100
+    @Option(help: "Publisher connections.") var publishers = 1
+    @Option(help: "Bytes of each event's data (at least ~32).") var size = 64
+    @Option(help: "Events per second in total, or `max`.") var rate = "1000"
+    @Option(help: "Measured seconds of publishing.") var duration = 10.0
+    @Option(help: "Channel stream to use.") var stream = "channel/bench/fanout"
+    @Option(help: "Client event-loop threads.") var threads = 1
+    @Option(help: "Unacknowledged publishes allowed per publisher.") var inFlight = 128
+    @Option(help: "Subscriber connections opened in parallel per batch.") var connectBatch = 250
+    @Option(help: "Seconds to wait for the last deliveries after publishing stops.") var drain = 10.0
+    @Flag(help: "Print one JSON object as the last line.") var json = false
+
+    func run() async throws {
+        guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
+        guard subscribers > 0, publishers > 0, size >= 0, duration > 0, threads > 0, inFlight > 0, connectBatch > 0 else {
+            throw ValidationError("counts must be positive")
+        }
+        let totalRate: Double?
+        if rate == "max" {
+            totalRate = nil
+        } else {
+            guard let r = Double(rate), r > 0 else { throw ValidationError("--rate must be a positive number or `max`") }
+            totalRate = r
+        }
+        raiseFileLimit(to: UInt64(subscribers + publishers) * 2 + 256)
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        let options = WebSocketClientOptions(subprotocols: ["lattice.v1"])
+        let subscribeText = "{\"type\":\"subscribe\",\"id\":1,\"stream\":\(LatticeJSON.quote(stream))}"
+
+        // Subscribers: in parallel batches; each is ready once its subscribe is acknowledged.
+        let connectStart = NIODeadline.now()
+        var subs: [(Channel, FanoutSubscriber)] = []
+        subs.reserveCapacity(subscribers)
+        var next = 0
+        while next < subscribers {
+            let batch = min(connectBatch, subscribers - next)
+            var futures: [EventLoopFuture<(Channel, FanoutSubscriber)>] = []
+            for _ in 0..<batch {
+                let handlerBox = NIOLoopBoundBoxHolder()
+                let connected = WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
+                    let handler = FanoutSubscriber(subscribeText: subscribeText, subscribed: channel.eventLoop.makePromise())
+                    handlerBox.set(handler)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+                futures.append(connected.flatMap { channel, _ in
+                    let handler = handlerBox.get()!
+                    return handler.subscribed.futureResult.map { (channel, handler) }
+                })
+            }
+            for f in futures {
+                do {
+                    subs.append(try await f.get())
+                } catch {
+                    for (c, _) in subs { c.close(promise: nil) }
+                    try? await group.shutdownGracefully()
+                    printError("lattice bench fanout: subscriber \(subs.count + 1) failed: \(error)")
+                    throw ExitCode(1)
+                }
+            }
+            next += batch
+        }
+        let connectSeconds = Double((NIODeadline.now() - connectStart).nanoseconds) / 1e9
+
+        var pubs: [(Channel, FanoutPublisher)] = []
+        let perPublisherRate = totalRate.map { $0 / Double(publishers) }
+        for _ in 0..<publishers {
+            let (channel, _) = try await WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
+                try channel.pipeline.syncOperations.addHandler(
+                    FanoutPublisher(stream: stream, size: size, rate: perPublisherRate, maxInFlight: inFlight))
+            }.get()
+            let handler = try await channel.pipeline.handler(type: FanoutPublisher.self).get()
+            pubs.append((channel, handler))
+        }
+
+        // One recorder per event loop; handlers only touch their own loop's recorder.
+        let start = NIODeadline.now() + .milliseconds(100)
+        let stopAt = start + .nanoseconds(Int64(duration * 1e9))
+        var recorders: [ObjectIdentifier: (EventLoop, LoadRecorder)] = [:]
+        for (channel, handler) in subs {
+            let key = ObjectIdentifier(channel.eventLoop)
+            let recorder = recorders[key]?.1 ?? LoadRecorder(window: start...NIODeadline.distantFuture)
+            recorders[key] = (channel.eventLoop, recorder)
+            channel.eventLoop.execute { handler.recorder = recorder }
+        }
+        // Make sure every subscriber has its recorder before the first publish.
+        for (loop, _) in recorders.values { try await loop.submit {}.get() }
+        for (channel, handler) in pubs {
+            channel.eventLoop.execute { handler.start(at: start, stopAt: stopAt) }
+        }
+        try await Task.sleep(nanoseconds: UInt64(max(0, (stopAt - NIODeadline.now()).nanoseconds)))
+
+        // Drain: wait for the last acks, then the last deliveries.
+        func publisherTotals() async throws -> (acked: UInt64, errors: UInt64, inFlight: Int) {
+            var acked: UInt64 = 0, errors: UInt64 = 0, inFlight = 0
+            for (channel, handler) in pubs {
+                let t = try await channel.eventLoop.submit { (handler.acked, handler.errors, handler.inFlight) }.get()
+                acked += t.0; errors += t.1; inFlight += t.2
+            }
+            return (acked, errors, inFlight)
+        }
+        func deliveredTotal() async throws -> UInt64 {
+            var total: UInt64 = 0
+            for (loop, recorder) in recorders.values { total += try await loop.submit { recorder.count }.get() }
+            return total
+        }
+        let drainUntil = NIODeadline.now() + .nanoseconds(Int64(drain * 1e9))
+        var totals = try await publisherTotals()
+        while totals.inFlight > 0 && NIODeadline.now() < drainUntil {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            totals = try await publisherTotals()
+        }
+        let expected = totals.acked * UInt64(subscribers)
+        while try await deliveredTotal() < expected && NIODeadline.now() < drainUntil {
+            try await Task.sleep(nanoseconds: 20_000_000)
+        }
+
+        var merged = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+        var delivered: UInt64 = 0
+        var parseErrors: UInt64 = 0
+        for (loop, recorder) in recorders.values {
+            let (histogram, count, errors) = try await loop.submit { (recorder.histogram, recorder.count, recorder.errors) }.get()
+            merged.add(histogram)
+            delivered += count
+            parseErrors += errors
+        }
+        let subscribersClosed = subs.filter { !$0.0.isActive }.count
+        let channels = subs.map { $0.0 } + pubs.map { $0.0 }
+        for channel in channels {
+            channel.writeAndFlush(WebSocketOutbound.close(.normalClosure, reason: ""), promise: nil)
+        }
+        for channel in channels {
+            let timer = channel.eventLoop.scheduleTask(in: TimeAmount.seconds(2)) { channel.close(promise: nil) }
+            try? await channel.closeFuture.get()
+            timer.cancel()
+        }
+        try? await group.shutdownGracefully()
+
+        let ratio = expected == 0 ? 0 : Double(delivered) / Double(expected)
+        let report = BenchReport(fields: [
+            ("benchmark", "fanout"),
+            ("url", target.description),
+            ("stream", stream),
+            ("subscribers", subscribers),
+            ("publishers", publishers),
+            ("size_bytes", size),
+            ("rate", totalRate.map { $0 as Any } ?? "max"),
+            ("in_flight_per_publisher", inFlight),
+            ("threads", threads),
+            ("seconds", duration),
+            ("connect_seconds", connectSeconds),
+            ("published", totals.acked),
+            ("publish_errors", totals.errors),
+            ("delivered", delivered),
+            ("subscribers_closed", subscribersClosed),
+            ("unparsed_events", parseErrors),
+            ("published_per_second", Double(totals.acked) / duration),
+            ("delivered_per_second", Double(delivered) / duration),
+            ("delivery_ratio", ratio),
+        ] + BenchReport.latencyFields(merged))
+        report.print(json: json)
+    }
+
+    private func raiseFileLimit(to wanted: UInt64) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let target = min(UInt64(limit.rlim_max), max(UInt64(limit.rlim_cur), wanted))
+        guard target > UInt64(limit.rlim_cur) else { return }
+        limit.rlim_cur = rlim_t(target)
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// Hands a handler created in a channel initializer back to the caller.
+final class NIOLoopBoundBoxHolder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handler: FanoutSubscriber?
+    func set(_ h: FanoutSubscriber) { lock.lock(); handler = h; lock.unlock() }
+    func get() -> FanoutSubscriber? { lock.lock(); defer { lock.unlock() }; return handler }
+}
+
+/// Finds `"t":` in an event and returns the number after it (the publisher's send time), by a byte scan.
+@inline(__always)
+func scanSendTime(_ buffer: ByteBuffer) -> UInt64? {
+    buffer.withUnsafeReadableBytes { raw -> UInt64? in
+        let n = raw.count
+        var i = 0
+        while i + 4 < n {
+            if raw[i] == UInt8(ascii: "\""), raw[i + 1] == UInt8(ascii: "t"), raw[i + 2] == UInt8(ascii: "\""),
+               raw[i + 3] == UInt8(ascii: ":") {
+                var j = i + 4
+                var value: UInt64 = 0
+                var digits = 0
+                while j < n, raw[j] >= UInt8(ascii: "0"), raw[j] <= UInt8(ascii: "9") {
+                    value = value &* 10 &+ UInt64(raw[j] &- UInt8(ascii: "0"))
+                    j += 1
+                    digits += 1
+                }
+                return digits > 0 ? value : nil
+            }
+            i += 1
+        }
+        return nil
+    }
+}
+
+/// True when `buffer` starts with `{"type":"<type>"`, the server's encoding of every message.
+@inline(__always)
+func hasTypePrefix(_ buffer: ByteBuffer, _ prefix: StaticString) -> Bool {
+    guard buffer.readableBytes >= prefix.utf8CodeUnitCount else { return false }
+    return buffer.withUnsafeReadableBytes { raw in
+        prefix.withUTF8Buffer { p in memcmp(raw.baseAddress!, p.baseAddress!, p.count) == 0 }
+    }
+}
+
+/// One subscriber: subscribes on start, then records each event's publish→delivery latency.
+final class FanoutSubscriber: ChannelInboundHandler, @unchecked Sendable {
+    // Event-loop confined.
+    typealias InboundIn = WebSocketMessage
+    typealias OutboundOut = WebSocketOutbound
+
+    let subscribed: EventLoopPromise<Void>
+    private let subscribeText: String
+    private var isSubscribed = false
+    var recorder: LoadRecorder?
+
+    init(subscribeText: String, subscribed: EventLoopPromise<Void>) {
+        self.subscribeText = subscribeText
+        self.subscribed = subscribed
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(.message(.text(subscribeText))), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        if hasTypePrefix(message.data, "{\"type\":\"event\"") {
+            guard let recorder else { return }
+            guard let t = scanSendTime(message.data) else {
+                recorder.errors += 1
+                return
+            }
+            recorder.record(start: NIODeadline.uptimeNanoseconds(t), end: .now())
+        } else if !isSubscribed {
+            if hasTypePrefix(message.data, "{\"type\":\"ok\"") {
+                isSubscribed = true
+                subscribed.succeed()
+            } else if hasTypePrefix(message.data, "{\"type\":\"error\"") {
+                isSubscribed = true
+                subscribed.fail(FanoutError(description: "subscribe refused: \(message.text)"))
+            }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !isSubscribed {
+            isSubscribed = true
+            subscribed.fail(FanoutError(description: "connection closed before the subscribe was answered"))
+        }
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if !isSubscribed {
+            isSubscribed = true
+            subscribed.fail(FanoutError(description: "connection closed before the subscribe was answered"))
+        }
+    }
+}
+
+struct FanoutError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// One publisher: publishes at its share of the rate (a 1 ms timer tops up what is due),
+/// or as fast as acks allow, never with more than `maxInFlight` unacknowledged.
+final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
+    // Event-loop confined.
+    typealias InboundIn = WebSocketMessage
+    typealias OutboundOut = WebSocketOutbound
+
+    private let prefix: String
+    private let size: Int
+    private let rate: Double?
+    private let maxInFlight: Int
+    private var context: ChannelHandlerContext?
+    private var timer: RepeatedTask?
+    private var startAt = NIODeadline.distantFuture
+    private var stopAt = NIODeadline.distantPast
+    private var nextID = 0
+    private(set) var sent: UInt64 = 0
+    private(set) var acked: UInt64 = 0
+    private(set) var errors: UInt64 = 0
+    private(set) var inFlight = 0
+
+    init(stream: String, size: Int, rate: Double?, maxInFlight: Int) {
+        self.prefix = "\",\"stream\":\(LatticeJSON.quote(stream)),\"data\":{\"t\":"
+        self.size = size
+        self.rate = rate
+        self.maxInFlight = maxInFlight
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
+    }
+
+    func start(at start: NIODeadline, stopAt: NIODeadline) {
+        guard let context else { return }
+        self.startAt = start
+        self.stopAt = stopAt
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: max(.zero, start - .now()), delay: .milliseconds(1)) { [weak self] task in
+            self?.tick(task)
+        }
+    }
+
+    private func tick(_ task: RepeatedTask) {
+        guard let context else { task.cancel(); return }
+        let now = NIODeadline.now()
+        if now >= stopAt {
+            task.cancel()
+            return
+        }
+        var due: Int
+        if let rate {
+            let elapsed = Double((now - startAt).nanoseconds) / 1e9
+            due = Int(elapsed * rate) + 1 - Int(sent)
+        } else {
+            due = maxInFlight
+        }
+        due = min(due, maxInFlight - inFlight)
+        guard due > 0 else { return }
+        for _ in 0..<due { publish(context: context, now: now) }
+        context.flush()
+    }
+
+    private func publish(context: ChannelHandlerContext, now: NIODeadline) {
+        nextID += 1
+        let t = String(now.uptimeNanoseconds)
+        var buffer = context.channel.allocator.buffer(capacity: size + prefix.utf8.count + 48)
+        buffer.writeString("{\"type\":\"publish\",\"id\":\"")
+        buffer.writeString(String(nextID))
+        buffer.writeString(prefix)
+        buffer.writeString(t)
+        buffer.writeString(",\"p\":\"")
+        let pad = max(0, size - 13 - t.utf8.count)
+        buffer.writeRepeatingByte(UInt8(ascii: "x"), count: pad)
+        buffer.writeString("\"}}")
+        sent += 1
+        inFlight += 1
+        context.write(wrapOutboundOut(.message(WebSocketMessage(kind: .text, data: buffer))), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = unwrapInboundIn(data)
+        if hasTypePrefix(message.data, "{\"type\":\"ok\"") {
+            acked += 1
+        } else if hasTypePrefix(message.data, "{\"type\":\"error\"") {
+            errors += 1
+        } else {
+            return
+        }
+        inFlight -= 1
+        if rate == nil {
+            let now = NIODeadline.now()
+            if now >= startAt && now < stopAt {
+                publish(context: context, now: now)
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+}

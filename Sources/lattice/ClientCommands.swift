@@ -1,0 +1,179 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import LatticeClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes one line to standard error.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// Standard output, flushed per line (so a pipe reader sees each event at once).
+func printLine(_ text: String) {
+    print(text)
+    fflush(nil)
+}
+
+struct TailCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tail",
+        abstract: "Print a stream's events as they arrive; reconnects and resumes after a disconnect.",
+        discussion: """
+            Each event is printed as `OFFSET DATA` (or, with --json, one JSON object per line: \
+            {"stream","epoch","offset","data"[,"key"]}). When a resume is not gapless (the server \
+            no longer has the missed history), a line starting with `# reset` (or a JSON object \
+            with "reset":true) says so. Stops on SIGINT or SIGTERM.
+            """)
+
+    @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
+    @Option(help: "Server WebSocket address.") var url = "ws://127.0.0.1:8080/ws"
+    @Option(help: "Resume after EPOCH:OFFSET instead of starting live.") var since: String?
+    @Option(help: "Display name (sent as ?name=).") var name: String?
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() async throws {
+        guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
+        var position: LatticePosition?
+        if let since {
+            guard let p = LatticePosition(since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
+            position = p
+        }
+        let session = LatticeSession(url: target, options: LatticeSessionOptions(name: name))
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
+            Task { await session.close() }
+        }
+        defer { signals.cancel() }
+
+        do {
+            try await session.connect()
+        } catch {
+            printError("lattice tail: cannot connect to \(target): \(error)")
+            throw ExitCode(1)
+        }
+        let subscription: LatticeSubscription
+        do {
+            subscription = try await session.subscribe(stream, since: position)
+        } catch {
+            printError("lattice tail: subscribe \(stream) failed: \(error)")
+            await session.close()
+            throw ExitCode((error as? LatticeClientError)?.code == nil ? 1 : 2)
+        }
+        let json = self.json
+        let statusTask = Task {
+            for await status in session.statusUpdates {
+                switch status {
+                case .disconnected(let reason): printError("# disconnected: \(reason)")
+                case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(delay))")
+                case .connected(let id): printError("# connected (session \(id))")
+                case .gaveUp: printError("# gave up reconnecting")
+                case .closed: break
+                }
+            }
+        }
+        defer { statusTask.cancel() }
+        if !json, let start = subscription.start { printError("# subscribed to \(stream) at \(start)") }
+
+        var failure: LatticeClientError?
+        for await item in subscription.events {
+            switch item {
+            case .event(let e):
+                if json {
+                    var line = "{\"stream\":\(LatticeJSON.quote(e.stream)),\"epoch\":\(LatticeJSON.quote(e.epoch)),\"offset\":\(e.offset)"
+                    if let key = e.key { line += ",\"key\":\(LatticeJSON.quote(key))" }
+                    printLine(line + ",\"data\":\(e.data)}")
+                } else {
+                    printLine("\(e.offset) \(e.data)")
+                }
+            case .reset(let p):
+                if json {
+                    printLine("{\"reset\":true,\"stream\":\(LatticeJSON.quote(stream)),\"epoch\":\(LatticeJSON.quote(p.epoch)),\"offset\":\(p.offset)}")
+                } else {
+                    printLine("# reset: resume was not gapless (history lost); continuing live after \(p)")
+                }
+            case .resumed(let p):
+                if !json { printError("# resumed gapless after \(p)") }
+            case .failed(let error):
+                failure = error
+            case .presence, .presenceDiff:
+                break
+            }
+        }
+        await session.close()
+        if let failure, failure != .closed {
+            printError("lattice tail: \(failure)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct PublishCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish",
+        abstract: "Publish one JSON value to a channel stream and print its offset.",
+        discussion: """
+            DATA must be one JSON value: '{"text":"hi"}', '42', '"a string"' (note the quotes). \
+            Prints `offset N epoch E`. On a server error prints its code and exits with status 2.
+            """)
+
+    @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
+    @Argument(help: "The event's data: one JSON value.") var data: String
+    @Option(help: "Server WebSocket address.") var url = "ws://127.0.0.1:8080/ws"
+    @Option(help: "Display name (sent as ?name=).") var name: String?
+    @Option(help: "Coalescing key.") var key: String?
+    @Flag(help: "Print {\"epoch\":…,\"offset\":…} instead.") var json = false
+
+    func validate() throws {
+        guard LatticeJSON.isValid(data) else {
+            throw ValidationError("DATA is not valid JSON: \(data.count > 60 ? String(data.prefix(60)) + "…" : data). "
+                                  + "Give one JSON value; a string needs quotes, e.g. '\"hello\"'.")
+        }
+    }
+
+    func run() async throws {
+        guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
+        let session = LatticeSession(url: target, options: LatticeSessionOptions(name: name, reconnect: nil))
+        do {
+            try await session.connect()
+            let position = try await session.publish(stream, data: data, key: key)
+            await session.close()
+            if json {
+                printLine("{\"epoch\":\(LatticeJSON.quote(position.epoch)),\"offset\":\(position.offset)}")
+            } else {
+                printLine("offset \(position.offset) epoch \(position.epoch)")
+            }
+        } catch let error as LatticeClientError {
+            await session.close()
+            printError("lattice publish: \(error)")
+            throw ExitCode(error.code == nil ? 1 : 2)
+        }
+    }
+}
+
+/// Runs `handler` (on a dispatch queue) when one of `signals` arrives; the signals'
+/// default actions are suspended until `cancel()`.
+final class SignalWatcher: @unchecked Sendable {
+    // Immutable after init; DispatchSource is thread-safe.
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        var sources: [any DispatchSourceSignal] = []
+        for sig in signals {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+    }
+}

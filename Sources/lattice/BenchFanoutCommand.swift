@@ -72,6 +72,8 @@ struct BenchFanoutCommand: AsyncParsableCommand {
                 }
                 futures.append(connected.flatMap { channel, _ in
                     let handler = handlerBox.get()!
+                    // After the current read: the HTTP decoder leaves the pipeline when its decode loop ends.
+                    channel.eventLoop.execute { handler.sendSubscribe() }
                     return handler.subscribed.futureResult.map { (channel, handler) }
                 })
             }
@@ -256,7 +258,22 @@ final class FanoutSubscriber: ChannelInboundHandler, @unchecked Sendable {
         self.subscribed = subscribed
     }
 
+    private var context: ChannelHandlerContext?
+
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    /// Sends the subscribe; call on the channel's loop once the handshake has finished
+    /// (the HTTP handlers are gone).
+    func sendSubscribe() {
+        guard let context else {
+            if !isSubscribed {
+                isSubscribed = true
+                subscribed.fail(FanoutError(description: "connection closed before subscribing"))
+            }
+            return
+        }
         context.writeAndFlush(wrapOutboundOut(.message(.text(subscribeText))), promise: nil)
     }
 
@@ -289,6 +306,7 @@ final class FanoutSubscriber: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         if !isSubscribed {
             isSubscribed = true
             subscribed.fail(FanoutError(description: "connection closed before the subscribe was answered"))

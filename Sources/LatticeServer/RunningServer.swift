@@ -37,9 +37,10 @@ enum ServerBinding {
     /// Binds a server whose every connection is set up by `childInitializer`.
     static func bind(
         settings: ServerSettings,
+        group existing: MultiThreadedEventLoopGroup? = nil,
         childInitializer: @escaping @Sendable (Channel, ConnectionRegistry) -> EventLoopFuture<Void>
     ) async throws -> RunningServer {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
+        let group = existing ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         let registry = ConnectionRegistry()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)

@@ -11,6 +11,8 @@ public struct ServerSettings: Sendable {
     public var requestTimeout: TimeAmount
     /// How long shutdown waits for WebSocket peers to answer our 1001 close.
     public var shutdownTimeout: TimeAmount
+    /// The stream hub behind `/ws` (`lattice serve` only).
+    public var hub = HubSettings()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int = System.coreCount,
                 webSocket: WebSocketConfiguration = WebSocketConfiguration(),

@@ -12,8 +12,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder of the browser app served at / (env LATTICE_WEB_ROOT, default ./web).")
     var webRoot: String?
 
+    @Option(help: "Events of history kept per stream, every class (env LATTICE_HISTORY_EVENTS; default per class, see docs/streams.md).")
+    var historyEvents: Int?
+
     func run() async throws {
-        let settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
+        var settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
+        if let history = historyEvents ?? ProcessInfo.processInfo.environment["LATTICE_HISTORY_EVENTS"].flatMap(Int.init) {
+            guard history >= 0 else { throw ValidationError("history events must not be negative") }
+            settings.hub.historyEvents = history
+        }
         let root = webRoot ?? ProcessInfo.processInfo.environment["LATTICE_WEB_ROOT"] ?? "web"
         var isDirectory: ObjCBool = false
         let haveWeb = FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) && isDirectory.boolValue

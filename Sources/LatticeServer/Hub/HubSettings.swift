@@ -1,0 +1,47 @@
+import LatticeProtocol
+import LatticeStreams
+import NIOCore
+
+/// Settings of the stream hub behind `/ws`.
+public struct HubSettings: Sendable {
+    /// The request limits (announced in `welcome`).
+    public var limits: ProtocolLimits
+    /// Overrides the history bound (events) of every stream class (`--history-events`).
+    public var historyEvents: Int?
+    /// A session's socket is "not writable" above `highWaterMark` buffered bytes and writable
+    /// again below `lowWaterMark`: the hub pauses and drains its subscriptions on these edges.
+    public var lowWaterMark: Int
+    public var highWaterMark: Int
+    /// Presence coalescing. `metaTimeout` is off: a connection's metas go when it closes (and
+    /// the WebSocket keepalive closes silent peers), so a quiet but live client is no ghost.
+    public var presence: PresenceConfig
+    /// How often each home loop checks for subscribers stalled too long.
+    public var stallCheckInterval: TimeAmount
+    /// Announced in `welcome` (the WebSocket keepalive interval; 0 when it is off).
+    public var heartbeatSeconds: Int
+
+    public init(limits: ProtocolLimits = ProtocolLimits(), historyEvents: Int? = nil,
+                lowWaterMark: Int = 64 << 10, highWaterMark: Int = 256 << 10,
+                presence: PresenceConfig = PresenceConfig(metaTimeout: nil),
+                stallCheckInterval: TimeAmount = .seconds(1), heartbeatSeconds: Int = 30) {
+        self.limits = limits
+        self.historyEvents = historyEvents
+        self.lowWaterMark = lowWaterMark
+        self.highWaterMark = highWaterMark
+        self.presence = presence
+        self.stallCheckInterval = stallCheckInterval
+        self.heartbeatSeconds = heartbeatSeconds
+    }
+
+    /// The class of a stream: channels are ephemeral, everything else durable (docs/streams.md).
+    public static func streamClass(of stream: StreamName) -> StreamClass {
+        stream.kind == .channel ? .ephemeral : .durable
+    }
+
+    /// The policy of a new stream: its class's defaults, with `historyEvents` applied.
+    public func policy(for stream: StreamName) -> StreamPolicy {
+        var policy = StreamPolicy.defaults(for: Self.streamClass(of: stream))
+        if let historyEvents { policy.history.maxEvents = max(0, historyEvents) }
+        return policy
+    }
+}

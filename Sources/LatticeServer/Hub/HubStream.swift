@@ -1,0 +1,41 @@
+import LatticeProtocol
+import LatticeStreams
+import NIOCore
+
+/// One stream on its home loop: its log, its presence, and who is subscribed. Touched only on
+/// the home loop.
+final class HubStream {
+    struct Subscriber {
+        let session: SessionRef
+        /// The socket is past its high-water mark: presence diffs are skipped and a full
+        /// `presence` is sent when it drains.
+        var paused = false
+        var presenceStale = false
+    }
+
+    let name: StreamName
+    var log: StreamLog<MemoryStreamHistory>
+    var presence: PresenceTable
+    var subscribers: [SubscriberID: Subscriber] = [:]
+    /// The members subscribers were last told about (for the last metas of `leaves`).
+    var publishedMembers: [String: PresenceMember] = [:]
+    var presenceTimer: Scheduled<Void>?
+    /// Subscribers currently paused (the stall check looks only at streams with some).
+    var pausedCount = 0
+
+    init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig) {
+        self.name = name
+        self.log = StreamLog(policy: policy)
+        self.presence = PresenceTable(config: presence)
+    }
+
+    /// Removes a subscriber and its presence meta; returns whether it was there.
+    @discardableResult
+    func remove(_ sub: SubscriberID) -> Subscriber? {
+        log.detach(sub)
+        guard let subscriber = subscribers.removeValue(forKey: sub) else { return nil }
+        if subscriber.paused { pausedCount -= 1 }
+        presence.remove(conn: subscriber.session.conn)
+        return subscriber
+    }
+}

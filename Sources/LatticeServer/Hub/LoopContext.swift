@@ -1,0 +1,113 @@
+import LatticeProtocol
+import LatticeStreams
+import NIOCore
+
+/// Per event loop state, touched only on that loop: the streams whose home it is, and the
+/// sessions on it that have unflushed writes.
+final class LoopContext {
+    let index: Int
+    let loop: any EventLoop
+    let loopCount: Int
+    private(set) var hub: StreamHub!
+    var streams: [StreamName: HubStream] = [:]
+    private var stallTask: RepeatedTask?
+
+    // Session side: one flush per session per loop tick.
+    private var dirty: [SessionHandler] = []
+    private var flushScheduled = false
+
+    init(index: Int, loop: any EventLoop, loopCount: Int) {
+        self.index = index
+        self.loop = loop
+        self.loopCount = loopCount
+    }
+
+    func start(hub: StreamHub) {
+        self.hub = hub
+        let interval = hub.settings.stallCheckInterval
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        stallTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+            bound.value.checkStalls()
+        }
+    }
+
+    // MARK: flush coalescing (session side)
+
+    /// `session` wrote something: flush it once, after the tasks already queued on this loop.
+    func markDirty(_ session: SessionHandler) {
+        guard !session.isDirty else { return }
+        session.isDirty = true
+        dirty.append(session)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.assumeIsolated().execute { self.flushDirty() }
+    }
+
+    private func flushDirty() {
+        flushScheduled = false
+        let sessions = dirty
+        dirty.removeAll(keepingCapacity: true)
+        for session in sessions {
+            session.isDirty = false
+            session.flushNow()
+        }
+    }
+
+    // MARK: streams (home side)
+
+    func stream(_ name: StreamName) -> HubStream {
+        if let stream = streams[name] { return stream }
+        let stream = HubStream(name: name, policy: hub.settings.policy(for: name), presence: hub.settings.presence)
+        streams[name] = stream
+        return stream
+    }
+
+    /// Closes subscribers paused longer than their class allows.
+    private func checkStalls() {
+        let now = NIODeadline.now()
+        for stream in streams.values where stream.pausedCount > 0 {
+            var batches = [[Delivery]](repeating: [], count: loopCount)
+            var closed: [SubscriberID] = []
+            stream.log.checkStalls(now: now) { sub, output in
+                guard let subscriber = stream.subscribers[sub] else { return }
+                batches[subscriber.session.loopIndex].append(Delivery(session: subscriber.session, sub: sub, item: .flow(output)))
+                closed.append(sub)
+            }
+            for sub in closed { stream.remove(sub) }
+            hub.dispatch(batches, stream: stream.name, epoch: stream.log.epoch, from: index)
+            if !closed.isEmpty { flushPresence(stream, now: now) }
+        }
+    }
+
+    // MARK: presence
+
+    /// Sends the due presence diff to every subscriber (skipping paused ones, which get a full
+    /// state when they drain) and schedules the next flush.
+    func flushPresence(_ stream: HubStream, now: NIODeadline) {
+        if let diff = stream.presence.flush(now: now) {
+            var leaves: [PresenceMember] = []
+            for identity in diff.leaves {
+                leaves.append(stream.publishedMembers.removeValue(forKey: identity)
+                              ?? PresenceMember(identity: identity, kind: .user, metas: []))
+            }
+            for member in diff.joins { stream.publishedMembers[member.identity] = member }
+            for member in diff.updates { stream.publishedMembers[member.identity] = member }
+            let frame = Frames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates)
+            var batches = [[Delivery]](repeating: [], count: loopCount)
+            for (sub, subscriber) in stream.subscribers {
+                if subscriber.paused {
+                    stream.subscribers[sub]?.presenceStale = true
+                } else {
+                    batches[subscriber.session.loopIndex].append(Delivery(session: subscriber.session, sub: sub, item: .frame(frame)))
+                }
+            }
+            hub.dispatch(batches, stream: stream.name, epoch: stream.log.epoch, from: index)
+        }
+        if let next = stream.presence.nextFlush, stream.presenceTimer == nil {
+            stream.presenceTimer = loop.assumeIsolated().scheduleTask(deadline: max(next, now)) {
+                stream.presenceTimer = nil
+                self.flushPresence(stream, now: .now())
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import LatticeProtocol
+import LatticeStreams
+import LatticeWebSocket
+import NIOCore
+
+/// What the hub hands a session, on the session's loop.
+extension SessionHandler {
+    /// An answer computed on a home loop: written once every earlier answer is.
+    func receiveReply(seq: UInt64, _ reply: SessionReply) {
+        replies.fill(seq, reply)
+        while let ready = replies.popReady() {
+            for frame in ready.frames { write(.encodedFrames(frame)) }
+            if let (name, sub) = ready.activates, var subscription = subscriptions[name], subscription.id == sub {
+                for outbound in subscription.pending { write(outbound) }
+                subscription.pending = []
+                subscription.active = true
+                subscriptions[name] = subscription
+            }
+            if let (name, sub) = ready.failed, subscriptions[name]?.id == sub {
+                subscriptions.removeValue(forKey: name)
+            }
+        }
+        markDirty()
+        if replies.outstanding <= Self.maxInFlight / 2 { updateReading() }
+    }
+
+    /// One fan-out delivery (event, gap notice, close, presence frame).
+    func receive(_ delivery: Delivery, stream: StreamName, epoch: StreamEpoch) {
+        guard let outbound = Self.outbound(delivery.item, stream: stream, epoch: epoch) else { return }
+        deliver(outbound, stream: stream, sub: delivery.sub)
+    }
+
+    /// One drain step's outputs; asks for the next step while the socket stays writable.
+    func receiveDrain(stream: StreamName, sub: SubscriberID, epoch: StreamEpoch, items: [Delivery.Item], more: Bool) {
+        for item in items {
+            if let outbound = Self.outbound(item, stream: stream, epoch: epoch) { deliver(outbound, stream: stream, sub: sub) }
+        }
+        if more, subscriptions[stream]?.id == sub, isOpen, writable {
+            hub.onHome(stream) { $0.drain(stream, sub: sub) }
+        }
+    }
+
+    private func deliver(_ outbound: WebSocketOutbound, stream: StreamName, sub: SubscriberID) {
+        guard var subscription = subscriptions[stream], subscription.id == sub else { return }  // unsubscribed since
+        if subscription.active {
+            write(outbound)
+            markDirty()
+        } else {
+            subscription.pending.append(outbound)
+            subscriptions[stream] = subscription
+        }
+    }
+
+    private static func outbound(_ item: Delivery.Item, stream: StreamName, epoch: StreamEpoch) -> WebSocketOutbound? {
+        switch item {
+        case .frame(let frame):
+            return .encodedFrames(frame)
+        case .flow(.event(let event)):
+            return .encodedFrames(event.payload)
+        case .flow(.gap(let gap)):
+            return .encodedFrames(Frames.recovered(stream: stream, recovered: false, epoch: epoch, offset: gap.resumesAfter))
+        case .flow(.close(let close)):
+            return .close(WebSocketCloseCode(rawValue: close.code), reason: close.reason)
+        case .flow(.fetch):
+            return nil  // only with a store-backed history (not yet)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import LatticeProtocol
+import LatticeStreams
+import NIOCore
+
+extension SessionHandler {
+    /// Carries out one decoded request: the session's own checks here (subscription state,
+    /// limits, authorization), the stream work on the stream's home loop.
+    func handle(_ request: ClientRequest) {
+        guard let ref else { return }
+        defer { if replies.outstanding >= Self.maxInFlight { updateReading() } }
+        switch request {
+        case .ping(let ping):
+            answerNow(Frames.ok(id: ping.id))
+
+        case .subscribe(let subscribe):
+            let name = subscribe.stream
+            let id = subscribe.id
+            if subscriptions[name] != nil {
+                return answerNow(ProtocolError(.alreadySubscribed, "already subscribed to '\(name)'", id: id, stream: name))
+            }
+            if subscriptions.count >= limits.maxSubscriptions {
+                return answerNow(ProtocolError(.tooManySubscriptions,
+                                               "a connection may hold at most \(limits.maxSubscriptions) subscriptions", id: id, stream: name))
+            }
+            guard hub.authorizer.authorize(identity, .subscribe, name) else {
+                return answerNow(forbidden(.subscribe, name, id: id))
+            }
+            let sub = hub.makeSubscriberID()
+            subscriptions[name] = Subscription(id: sub)
+            let seq = replies.reserve()
+            let since = subscribe.since.map { StreamPosition(epoch: StreamEpoch($0.epoch), offset: UInt64($0.offset)) }
+            let identity = self.identity
+            hub.onHome(name) { $0.subscribe(name, sub: sub, session: ref, identity: identity, since: since, requestID: id, seq: seq) }
+            if !writable { hub.onHome(name) { $0.pause(name, sub: sub) } }
+
+        case .unsubscribe(let unsubscribe):
+            let name = unsubscribe.stream
+            let id = unsubscribe.id
+            guard let subscription = subscriptions.removeValue(forKey: name) else {
+                return answerNow(ProtocolError(.notSubscribed, "not subscribed to '\(name)'", id: id, stream: name))
+            }
+            let seq = replies.reserve()
+            let sub = subscription.id
+            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: id, seq: seq) }
+
+        case .publish(let publish):
+            let name = publish.stream
+            let id = publish.id
+            guard name.isPublishable else {
+                return answerNow(ProtocolError(.notPublishable,
+                                               "only channel streams accept publish; '\(name)' is a \(name.kind.rawValue) stream", id: id, stream: name))
+            }
+            guard hub.authorizer.authorize(identity, .publish, name) else {
+                return answerNow(forbidden(.publish, name, id: id))
+            }
+            let seq = replies.reserve()
+            let data = publish.data
+            let key = publish.key
+            hub.onHome(name) { $0.publish(name, data: data, key: key, session: ref, requestID: id, seq: seq) }
+
+        case .presenceSet(let set):
+            let name = set.stream
+            let id = set.id
+            guard subscriptions[name] != nil else {
+                return answerNow(ProtocolError(.notSubscribed, "not subscribed to '\(name)'", id: id, stream: name))
+            }
+            let size = set.state.bytes.readableBytes
+            guard size <= limits.maxPresenceStateBytes else {
+                return answerNow(ProtocolError(.tooLarge, "field 'state' is \(size) bytes; the limit is \(limits.maxPresenceStateBytes)",
+                                               id: id, stream: name))
+            }
+            guard hub.authorizer.authorize(identity, .presence, name) else {
+                return answerNow(forbidden(.presence, name, id: id))
+            }
+            // A copy: the table keeps the state, not the whole received message.
+            var copy = ByteBuffer()
+            copy.writeImmutableBuffer(set.state.bytes)
+            let state = copy
+            let seq = replies.reserve()
+            let identity = self.identity
+            hub.onHome(name) { $0.presenceSet(name, state: state, session: ref, identity: identity, requestID: id, seq: seq) }
+        }
+    }
+
+    private func forbidden(_ action: StreamAction, _ name: StreamName, id: RequestID?) -> ProtocolError {
+        ProtocolError(.forbidden, "'\(identity.name)' may not \(action.rawValue) on '\(name)'", id: id, stream: name)
+    }
+}

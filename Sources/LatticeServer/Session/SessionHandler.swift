@@ -1,0 +1,180 @@
+import LatticeProtocol
+import LatticeStreams
+import LatticeWebSocket
+import NIOCore
+
+/// One `lattice.v1` session on `/ws` (docs/protocol.md). Lives on its connection's event loop
+/// and is touched only there; the hub reaches it through a `SessionRef` (loop-bound).
+///
+/// Requests are decoded with `ClientRequest.decode`; every one gets exactly one `ok`/`error`,
+/// in request order (`ReplyQueue`), even when the answer is computed on a stream's home loop.
+final class SessionHandler: ChannelInboundHandler {
+    typealias InboundIn = WebSocketMessage
+    typealias OutboundOut = WebSocketOutbound
+
+    struct Subscription {
+        let id: SubscriberID
+        /// The subscribe's answer has been written: deliveries go straight to the socket.
+        var active = false
+        /// Deliveries that arrived before the answer was written (kept in order).
+        var pending: [WebSocketOutbound] = []
+    }
+
+    let hub: StreamHub
+    let sessionID: UInt64
+    let session: String
+    let identity: Identity
+    private let subprotocol: String?
+    private var context: ChannelHandlerContext?
+    private(set) var ref: SessionRef?
+    private var loopContext: LoopContext?
+    var subscriptions: [StreamName: Subscription] = [:]
+    var replies = ReplyQueue()
+    /// Set by `LoopContext.markDirty` until its one flush per loop tick.
+    var isDirty = false
+    private(set) var isOpen = true
+    private(set) var writable = true
+    /// Reading is suspended because `maxInFlight` requests wait on home loops.
+    private var throttled = false
+    private var reading = true
+    /// Most requests a session may have outstanding on home loops; beyond, it stops reading
+    /// (so a fast publisher cannot pile up tasks on a busy home loop).
+    static let maxInFlight = 128
+
+    init(hub: StreamHub, subprotocol: String?, declared: DeclaredIdentity) {
+        self.hub = hub
+        self.subprotocol = subprotocol
+        self.sessionID = UInt64.random(in: 1...UInt64.max)
+        self.session = Frames.sessionString(sessionID)
+        self.identity = declared.identity(session: session)
+    }
+
+    var limits: ProtocolLimits { hub.settings.limits }
+
+    // MARK: lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let loopIndex = hub.index(of: context.eventLoop)
+        ref = SessionRef(handler: NIOLoopBound(self, eventLoop: context.eventLoop), loopIndex: loopIndex,
+                         conn: ConnectionID(sessionID))
+        loopContext = hub.context(of: loopIndex).value
+        writable = context.channel.isWritable
+        // The upgrade handler adds us before it removes the HTTP handlers: greet one tick later.
+        context.eventLoop.assumeIsolated().execute { self.sendWelcome() }
+    }
+
+    private func sendWelcome() {
+        guard let context else { return }
+        var welcome = ByteBuffer()
+        ServerMessage.welcome(session: session, identity: identity, limits: limits,
+                              heartbeatSeconds: hub.settings.heartbeatSeconds,
+                              protocol: subprotocol ?? ProtocolVersion.v1, into: &welcome)
+        write(.message(WebSocketMessage(kind: .text, data: welcome)))
+        context.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        leaveAll()
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        leaveAll()
+        self.context = nil
+    }
+
+    /// Detaches every subscription and removes this connection from every presence: no ghosts.
+    private func leaveAll() {
+        guard isOpen else { return }
+        isOpen = false
+        guard let ref else { return }
+        for (name, subscription) in subscriptions {
+            let sub = subscription.id
+            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: nil, seq: nil) }
+        }
+        subscriptions = [:]
+        self.ref = nil
+    }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard isOpen else { return }
+        let message = unwrapInboundIn(data)
+        guard message.kind == .text else {
+            return answerNow(ProtocolError(.unsupportedEncoding, "lattice.v1 requests are JSON text messages"))
+        }
+        switch ClientRequest.decode(message.data, limits: limits) {
+        case .failure(let error):
+            answerNow(error)
+        case .success(let request):
+            handle(request)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        context.flush()
+    }
+
+    /// Backpressure: past the high-water mark every subscription is paused on its home loop (and
+    /// requests are no longer read); below the low-water mark they drain.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        let now = context.channel.isWritable
+        if now != writable, isOpen {
+            writable = now
+            updateReading()
+            for (name, subscription) in subscriptions {
+                let sub = subscription.id
+                if now {
+                    hub.onHome(name) { $0.drain(name, sub: sub) }
+                } else {
+                    hub.onHome(name) { $0.pause(name, sub: sub) }
+                }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads while the socket is writable and few requests are outstanding.
+    func updateReading() {
+        let outstanding = replies.outstanding
+        if throttled, outstanding <= Self.maxInFlight / 2 {
+            throttled = false
+        } else if !throttled, outstanding >= Self.maxInFlight {
+            throttled = true
+        }
+        let read = writable && !throttled
+        guard read != reading else { return }
+        reading = read
+        _ = try? context?.channel.syncOptions?.setOption(.autoRead, value: read)
+    }
+
+    // MARK: writing
+
+    func write(_ outbound: WebSocketOutbound) {
+        context?.write(wrapOutboundOut(outbound), promise: nil)
+    }
+
+    func flushNow() {
+        context?.flush()
+    }
+
+    /// Flush once this loop tick (after the tasks already queued).
+    func markDirty() {
+        loopContext?.markDirty(self)
+    }
+
+    /// An answer computed here: written now if nothing is outstanding, else queued in order.
+    func answerNow(_ error: ProtocolError) {
+        answerNow(Frames.error(error))
+    }
+
+    func answerNow(_ frame: ByteBuffer) {
+        if replies.isIdle {
+            write(.encodedFrames(frame))
+        } else {
+            replies.fill(replies.reserve(), SessionReply(frames: [frame]))
+        }
+    }
+}

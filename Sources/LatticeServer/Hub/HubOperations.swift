@@ -4,8 +4,8 @@ import NIOCore
 
 /// What a session asked its stream's home loop to do; each runs there, atomically.
 extension LoopContext {
-    /// Attaches `sub` (resuming from `since`), joins the connection to the stream's presence,
-    /// and answers with `ok`, `recovered` (with `since`), the backlog and the full presence,
+    /// Attaches `sub` (resuming from `since`) and answers with `ok`, `recovered` (with `since`),
+    /// the backlog and the full presence,
     /// in one reply: no publish can fall in between, so backlog and live events meet exactly.
     func subscribe(_ name: StreamName, sub: SubscriberID, session: SessionRef, identity: Identity,
                    since: StreamPosition?, requestID: RequestID?, seq: UInt64) {
@@ -38,10 +38,9 @@ extension LoopContext {
             frames.append(Frames.recovered(stream: name, recovered: attachment.recovered, epoch: position.epoch, offset: position.offset))
         }
         for event in attachment.backlog { frames.append(event.payload) }
-        // Join presence ({} until a presence.set), tell the others, then give the newcomer the
-        // state it must apply later diffs to.
-        stream.presence.set(conn: session.conn, identity: identity.id, kind: PresenceMemberKind(identity.kind.rawValue),
-                            state: RawJSON.emptyObject.bytes, now: now)
+        // Subscribing does not join presence (a `presence.set` does): a stream watched by
+        // thousands of monitors must not cost a diff to everyone per subscriber. Settle pending
+        // diffs first so the full state and later diffs compose exactly for the newcomer.
         flushPresence(stream, now: now)
         frames.append(Frames.presence(stream: name, members: stream.presence.fullState()))
         stream.subscribers[sub] = HubStream.Subscriber(session: session)

@@ -50,6 +50,9 @@ struct PresenceTests {
         let ada = try await StreamClient.connect(port: server.port, name: "Ada")
         #expect(try await ada.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         var view = PresenceModel()
+        #expect(view.members.isEmpty)
+        // Sent without waiting for the ok: the join diff may arrive before it (docs/protocol.md).
+        try await ada.send(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(ada, &view) { $0.members["Ada"]?.metas == [ada.session: "{}"] }
 
         let bob1 = try await StreamClient.connect(port: server.port, name: "Bob")
@@ -57,12 +60,14 @@ struct PresenceTests {
         let bot = try await StreamClient.connect(port: server.port, name: "Indexer", kind: "bot")
         for client in [bob1, bob2, bot] {
             #expect(try await client.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
+            try await client.send(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         }
         try await Self.await(ada, &view) { $0.members["Bob"]?.metas.count == 2 && $0.members["Indexer"] != nil }
         #expect(view.members["Indexer"]?.kind == "bot")
         #expect(view.members["Bob"]?.kind == "user")
 
-        let set = try await bob1.request(#"{"type":"presence.set","id":9,"stream":"\#(stream)","state":{"status":"editing"}}"#)
+        try await bob1.send(#"{"type":"presence.set","id":9,"stream":"\#(stream)","state":{"status":"editing"}}"#)
+        let set = try await bob1.next { $0.type == "ok" && $0.text.contains(#""id":9"#) }
         #expect(set.text == #"{"type":"ok","id":9}"#)
         try await Self.await(ada, &view) { $0.members["Bob"]?.metas[bob1.session] == #"{"status":"editing"}"# }
         #expect(view.members["Bob"]?.metas[bob2.session] == "{}")
@@ -71,6 +76,7 @@ struct PresenceTests {
         var lateView = PresenceModel()
         let late = try await StreamClient.connect(port: server.port, name: "Late")
         #expect(try await late.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
+        try await late.send(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(late, &lateView) { $0.members["Bob"]?.metas[bob1.session] == #"{"status":"editing"}"# && $0.members["Late"] != nil }
 
         await bob1.close()
@@ -95,6 +101,7 @@ struct PresenceTests {
         // A raw socket that subscribes, then never reads or answers pings again.
         let silent = try RawWebSocket.lattice(port: server.port, name: "silent")
         try silent.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
+        try silent.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["silent"] != nil }
         let started = Date()
         try await Self.await(watcher, &view, timeout: 8) { $0.members["silent"] == nil }
@@ -102,6 +109,7 @@ struct PresenceTests {
         // And a socket closed without a close frame leaves at once.
         var dropped: RawWebSocket? = try RawWebSocket.lattice(port: server.port, name: "dropped")
         try dropped?.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
+        try dropped?.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["dropped"] != nil }
         dropped = nil  // closes the socket: FIN, no close frame
         try await Self.await(watcher, &view, timeout: 3) { $0.members["dropped"] == nil }

@@ -48,6 +48,9 @@ enum ServerBinding {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 16)
+            // Start reads small: NIO keeps a connection's last read buffer for reuse, so the initial
+            // size is paid by every idle connection. The allocator grows it as soon as reads fill it.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
                 registry.add(channel)
                 return childInitializer(channel, registry)

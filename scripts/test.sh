@@ -5,13 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System libraries the build links against (zlib for permessage-deflate).
-if ! dpkg -s zlib1g-dev >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zlib1g-dev
-  else
-    echo "zlib1g-dev is missing: sudo apt-get install zlib1g-dev" >&2; exit 1
-  fi
-fi
+source scripts/ensure-zlib.sh
 
 # Python interop peers (websockets), pinned, in a project virtualenv.
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import websockets" 2>/dev/null; then

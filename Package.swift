@@ -15,10 +15,25 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // zlib from the system (Debian: zlib1g-dev), for permessage-deflate.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // SHA-256 and the CSPRNG from the system's libcrypto (Debian: libssl-dev), for tokens.
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", providers: [.apt(["libssl-dev"])]),
+        // Users, tokens, workspaces, roles, invitations and the access policy; defines the
+        // storage protocol it needs (IdentityStore). No I/O.
+        .target(name: "LatticeAuth", dependencies: ["CCrypto"]),
+        // The storage adapters: SQLite (GRDB) for identity and durable streams.
+        .target(
+            name: "LatticeStore",
+            dependencies: [
+                "LatticeAuth", "LatticeStreams",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "LatticeWebSocket",
             dependencies: [
@@ -33,6 +48,7 @@ let package = Package(
                 "LatticeWebSocket",
                 "LatticeProtocol",
                 "LatticeStreams",
+                "LatticeAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -70,6 +86,8 @@ let package = Package(
                 "LatticeServer",
                 "LatticeClient",
                 "LatticeCRDT",
+                "LatticeAuth",
+                "LatticeStore",
                 "LatticeTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -99,6 +117,21 @@ let package = Package(
                 "LatticeStreams",
                 "LatticeProtocol",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeAuthTests",
+            dependencies: [
+                "LatticeAuth",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeStoreTests",
+            dependencies: [
+                "LatticeStore", "LatticeAuth", "LatticeStreams",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -1,0 +1,63 @@
+import Foundation
+
+/// Errors an identity store reports in terms the API can answer.
+public enum IdentityStoreError: Error, Sendable, Equatable {
+    /// A unique id or name is taken (workspace id, user id).
+    case alreadyExists(String)
+    /// The named record does not exist.
+    case notFound(String)
+    /// The invitation cannot be accepted; nothing was changed (it is not burned).
+    case invitationUnusable(Invitation.State)
+    /// The operation would leave a workspace without an owner.
+    case lastOwner(String)
+    /// The store failed.
+    case storeFailed(String)
+}
+
+/// What `LatticeAuth` needs from storage. `LatticeStore` implements it on SQLite; every method
+/// that changes more than one row does so in one transaction.
+public protocol IdentityStore: Sendable {
+    // Users
+    func createUser(_ user: User) async throws
+    func user(id: String) async throws -> User?
+    func users() async throws -> [User]
+    func userCount() async throws -> Int
+
+    // Workspaces and members
+    /// Creates the workspace and makes `owner` its owner, atomically.
+    func createWorkspace(_ workspace: Workspace, owner: String) async throws
+    func workspace(id: String) async throws -> Workspace?
+    func workspaces() async throws -> [Workspace]
+    /// Every role `userID` holds, by workspace id.
+    func memberships(of userID: String) async throws -> [String: Role]
+    func members(of workspaceID: String) async throws -> [(User, Role)]
+    /// Adds or changes a membership. Throws `lastOwner` when it would demote the last owner.
+    func setRole(_ role: Role, of userID: String, in workspaceID: String) async throws
+    /// Removes a membership; returns whether there was one. Throws `lastOwner` for the last owner.
+    func removeMember(_ userID: String, from workspaceID: String) async throws -> Bool
+
+    // Tokens
+    func insertToken(_ token: TokenRecord) async throws
+    func token(id: String) async throws -> TokenRecord?
+    func tokens(of userID: String) async throws -> [TokenRecord]
+    /// Sets `revokedAt` if not yet revoked; returns the token as it is now (nil if unknown).
+    func revokeToken(id: String, at: Date) async throws -> TokenRecord?
+
+    // Invitations
+    func insertInvitation(_ invitation: Invitation) async throws
+    func invitation(id: String) async throws -> Invitation?
+    func invitations(of workspaceID: String) async throws -> [Invitation]
+    /// Sets `revokedAt` if still pending; returns the invitation as it is now.
+    func revokeInvitation(id: String, at: Date) async throws -> Invitation?
+    /// Accepts a pending invitation in one transaction: checks it is still pending at `at`
+    /// (`invitationUnusable` otherwise — nothing changes), creates `newUser` if given (else the
+    /// invitation is for the existing `userID`), grants the invitation's role (never lowers an
+    /// existing higher role), marks the invitation used and stores `session`. Any failure rolls
+    /// everything back: an invitation is never burned without its membership.
+    func acceptInvitation(id: String, userID: String, newUser: User?, session: TokenRecord, at: Date) async throws -> Membership
+
+    // Audit
+    func appendAudit(_ entry: AuditEntry) async throws
+    /// Newest first; `workspaceID` nil: every entry (server admins).
+    func audit(workspaceID: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEntry]
+}

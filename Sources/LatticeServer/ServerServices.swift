@@ -1,0 +1,22 @@
+import LatticeAuth
+import LatticeStreams
+
+/// The stateful pieces `lattice serve` wires into the HTTP routes and the hub: the identity side
+/// (authentication, live access, audit) and the durable stream store.
+public struct ServerServices: Sendable {
+    public var access: AccessControl
+    public var streams: any DurableStreamStore
+    /// Whether a `channel/{ws}/{name}` stream is durable (owners mark channels; docs/streams.md).
+    public var isDurableChannel: @Sendable (String) -> Bool
+    /// Marks a channel durable or not (persisted).
+    public var setChannelDurable: @Sendable (_ workspace: String, _ channel: String, _ durable: Bool) async throws -> Void
+
+    public init(access: AccessControl, streams: any DurableStreamStore,
+                isDurableChannel: @escaping @Sendable (String) -> Bool,
+                setChannelDurable: @escaping @Sendable (String, String, Bool) async throws -> Void) {
+        self.access = access
+        self.streams = streams
+        self.isDurableChannel = isDurableChannel
+        self.setChannelDurable = setChannelDurable
+    }
+}

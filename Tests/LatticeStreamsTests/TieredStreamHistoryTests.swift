@@ -18,7 +18,7 @@ struct TieredStreamHistoryTests {
         #expect(range == 41...100)
         guard case .events(let none) = history.read(after: 100, limit: 5) else { Issue.record("expected events"); return }
         #expect(none.isEmpty)
-        for offset in 101...105 { history.append(Self.event(offset)) }
+        for offset in UInt64(101)...105 { history.append(Self.event(offset)) }
         guard case .events(let events) = history.read(after: 102, limit: 10) else { Issue.record("expected events"); return }
         #expect(events.map(\.offset) == [103, 104, 105])
         guard case .needsStore(let older) = history.read(after: 99, limit: 10) else { Issue.record("expected needsStore"); return }
@@ -29,7 +29,7 @@ struct TieredStreamHistoryTests {
     func retention() {
         var history = TieredStreamHistory(limits: HistoryLimits(maxEvents: 3, maxBytes: 1 << 20, maxAge: nil),
                                           newestOffset: 0, storeOldestOffset: 1)
-        for offset in 1...10 { history.append(Self.event(offset)) }
+        for offset in UInt64(1)...10 { history.append(Self.event(offset)) }
         #expect(history.tail.oldestOffset == 8)
         history.storeOldestOffset = 5
         guard case .unavailable = history.read(after: 3, limit: 1) else { Issue.record("expected unavailable"); return }
@@ -41,7 +41,7 @@ struct TieredStreamHistoryTests {
     @Test("without a store it is its memory tail")
     func memoryOnly() {
         var history = TieredStreamHistory(limits: HistoryLimits(maxEvents: 3, maxBytes: 1 << 20, maxAge: nil))
-        for offset in 1...5 { history.append(Self.event(offset)) }
+        for offset in UInt64(1)...5 { history.append(Self.event(offset)) }
         #expect(history.oldestOffset == 3)
         guard case .unavailable = history.read(after: 1, limit: 1) else { Issue.record("expected unavailable"); return }
     }

@@ -90,9 +90,9 @@ struct RequestErrorTests {
         await client.close()
         for credential in [nil, "lat_t_0123456789abcdef_forgedsecret", "not-a-token"] as [String?] {
             let socket = try RawWebSocket(port: port, timeout: 5)
-            var headers = [("Sec-WebSocket-Protocol", "lattice.v1")]
+            var headers: [(String, String?)] = [("Sec-WebSocket-Protocol", "lattice.v1")]
             if let credential { headers.append(("Authorization", "Bearer \(credential)")) }
-            try socket.write(handshakeRequest(path: "/ws", headers: headers))
+            try socket.write(RawWebSocket.handshakeRequest(path: "/ws", headers: headers))
             let response = try socket.readHTTPResponse()
             #expect(response.status == 401, "credential \(credential ?? "none")")
         }

@@ -55,6 +55,11 @@ final class GroupCommitWriter: Sendable {
         finished.wait()
     }
 
+    /// Refuses new work without waiting: the thread drains the queue and exits on its own.
+    func shutDown() {
+        queue.close()
+    }
+
     private func run() {
         let maxEvents = options.groupCommit ? options.maxBatchEvents : 1
         let interval = options.retentionCheckInterval.timeInterval

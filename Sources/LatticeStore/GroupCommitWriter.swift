@@ -169,8 +169,10 @@ final class GroupCommitWriter: Sendable {
         do {
             let pass = RetentionPass(streams: heads.storedStreams(), retention: options.retention,
                                      nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
-            let moved = try pool.write { db in try pass.apply(db) }
-            for (stream, oldest) in moved {
+            let plan = try pool.read { db in try pass.plan(db) }
+            guard !plan.isEmpty else { return .success(()) }
+            try pool.write { db in try RetentionPass.apply(plan, db) }
+            for (stream, oldest) in plan {
                 heads.setOldest(oldest, of: stream)
             }
             return .success(())

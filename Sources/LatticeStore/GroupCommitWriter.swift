@@ -62,7 +62,8 @@ final class GroupCommitWriter: Sendable {
 
     private func run() {
         let maxEvents = options.groupCommit ? options.maxBatchEvents : 1
-        let interval = options.retentionCheckInterval.timeInterval
+        // At least 10 ms: with zero an idle writer would spin on retention passes.
+        let interval = max(options.retentionCheckInterval.timeInterval, 0.01)
         var nextRetention = Date().addingTimeInterval(interval)
         while true {
             switch queue.next(maxEvents: maxEvents, maxBytes: options.maxBatchBytes, deadline: nextRetention) {

@@ -55,9 +55,15 @@ final class GroupCommitWriter: Sendable {
         finished.wait()
     }
 
+    /// Refuses new work without waiting: the thread drains the queue and exits on its own.
+    func shutDown() {
+        queue.close()
+    }
+
     private func run() {
         let maxEvents = options.groupCommit ? options.maxBatchEvents : 1
-        let interval = options.retentionCheckInterval.timeInterval
+        // At least 10 ms: with zero an idle writer would spin on retention passes.
+        let interval = max(options.retentionCheckInterval.timeInterval, 0.01)
         var nextRetention = Date().addingTimeInterval(interval)
         while true {
             switch queue.next(maxEvents: maxEvents, maxBytes: options.maxBatchBytes, deadline: nextRetention) {
@@ -164,8 +170,10 @@ final class GroupCommitWriter: Sendable {
         do {
             let pass = RetentionPass(streams: heads.storedStreams(), retention: options.retention,
                                      nowMillis: Int64(Date().timeIntervalSince1970 * 1000))
-            let moved = try pool.write { db in try pass.apply(db) }
-            for (stream, oldest) in moved {
+            let plan = try pool.read { db in try pass.plan(db) }
+            guard !plan.isEmpty else { return .success(()) }
+            try pool.write { db in try RetentionPass.apply(plan, db) }
+            for (stream, oldest) in plan {
                 heads.setOldest(oldest, of: stream)
             }
             return .success(())

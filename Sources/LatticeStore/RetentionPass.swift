@@ -8,19 +8,26 @@ struct RetentionPass {
     let retention: @Sendable (String) -> StreamRetention
     let nowMillis: Int64
 
-    /// Deletes what retention drops; returns the streams whose oldest offset moved, with it.
-    func apply(_ db: Database) throws -> [String: UInt64] {
-        var moved: [String: UInt64] = [:]
+    /// The new oldest offset of every stream retention trims. Runs in a read, so it does not
+    /// hold the write lock; the plan stays valid because only the writer thread (which runs
+    /// retention between its batches) moves stream heads.
+    func plan(_ db: Database) throws -> [String: UInt64] {
+        var plan: [String: UInt64] = [:]
         for (stream, head) in streams {
             let keepFrom = try firstKept(stream, head, retention(stream), db)
-            guard keepFrom > head.oldestOffset else { continue }
+            if keepFrom > head.oldestOffset { plan[stream] = keepFrom }
+        }
+        return plan
+    }
+
+    /// Deletes the events below each planned oldest offset and records it.
+    static func apply(_ plan: [String: UInt64], _ db: Database) throws {
+        for (stream, keepFrom) in plan {
             try db.execute(sql: "DELETE FROM stream_events WHERE stream = ? AND offset < ?",
                            arguments: [stream, Int64(keepFrom)])
             try db.execute(sql: "UPDATE streams SET oldest_offset = ? WHERE name = ?",
                            arguments: [Int64(keepFrom), stream])
-            moved[stream] = keepFrom
         }
-        return moved
     }
 
     /// The lowest offset `retention` keeps (at most `newestOffset`).

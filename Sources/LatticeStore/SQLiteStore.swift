@@ -65,6 +65,13 @@ public final class SQLiteStore: Sendable {
         return config
     }
 
+    /// A store dropped without `close()` still commits what was queued: the writer thread drains
+    /// its queue, exits, and the pool closes when the thread releases it. (No waiting here: the
+    /// last reference may go away in an append completion, on the writer thread itself.)
+    deinit {
+        if !closed.withLock({ $0 }) { writer.shutDown() }
+    }
+
     /// Stops the writer after it committed every queued append (their completions are called),
     /// then closes the database. Later appends fail at once. Idempotent. Do not call it from an
     /// append completion (it waits for the writer thread, which runs them).

@@ -33,7 +33,7 @@ public struct SQLiteStoreOptions: Sendable {
     public var synchronous: SQLiteSynchronous
     /// The retention of each stream, by stream name.
     public var retention: @Sendable (String) -> StreamRetention
-    /// How often the writer applies retention.
+    /// How often the writer applies retention (no more often than every 10 ms).
     public var retentionCheckInterval: Duration
     /// How long a connection waits for a lock held by another connection (or process).
     public var busyTimeout: Duration

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 @testable import LatticeStore
 import LatticeStreams
+import NIOCore
 import Testing
 
 @Suite struct DurabilityTests {
@@ -28,6 +29,30 @@ import Testing
             defer { second.close() }
             #expect(second.head(of: "d").newestOffset == 3 && second.head(of: "d").epoch == store.head(of: "d").epoch)
             #expect(try await second.read(stream: "d", after: 0, limit: 10).map(\.string) == ["1", "2", "3"])
+        }
+    }
+}
+
+@Suite struct DroppedStoreTests {
+    @Test func aStoreDroppedWithoutCloseStillCommitsWhatWasQueued() async throws {
+        try await withTemporaryDirectory { directory in
+            let outcomes = Locked<[Result<UInt64, DurableAppendError>]>([])
+            do {
+                let store = try SQLiteStore.open(directory: directory)
+                for i in 1...50 {
+                    store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil) { result in
+                        outcomes.withLock { $0.append(result) }
+                    }
+                }
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while outcomes.withLock({ $0.count }) < 50 && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(outcomes.withLock { $0 } == (1...50).map { .success(UInt64($0)) })
+            let reopened = try SQLiteStore.open(directory: directory)
+            defer { reopened.close() }
+            #expect(reopened.head(of: "s").newestOffset == 50)
         }
     }
 }

@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+import LatticeAuth
+
+extension SQLiteStore {
+    /// Throws `alreadyExists` for a taken id, `notFound` for an unknown workspace.
+    public func insertInvitation(_ invitation: Invitation) async throws {
+        try await identityWrite(ifExists: invitation.id, ifMissing: invitation.workspaceID) { db in
+            try db.execute(sql: """
+                INSERT INTO invitations (id, workspace_id, role, secret_hash, created_by, created_at,
+                                         expires_at, used_at, used_by, revoked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: IdentityRows.arguments(invitation))
+        }
+    }
+
+    public func invitation(id: String) async throws -> Invitation? {
+        try await identityRead { db in try Self.invitation(id: id, db) }
+    }
+
+    /// Oldest first.
+    public func invitations(of workspaceID: String) async throws -> [Invitation] {
+        try await identityRead { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM invitations WHERE workspace_id = ? ORDER BY created_at, id",
+                             arguments: [workspaceID]).map(IdentityRows.invitation)
+        }
+    }
+
+    public func revokeInvitation(id: String, at: Date) async throws -> Invitation? {
+        try await identityWrite { db in
+            guard let invitation = try Self.invitation(id: id, db) else { return nil }
+            guard invitation.state(at: at) == .pending else { return invitation }
+            try db.execute(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at.storeMillis, id])
+            return try Self.invitation(id: id, db)
+        }
+    }
+
+    /// Throws `notFound` for an unknown invitation (or an unknown existing user),
+    /// `invitationUnusable` unless pending at `at`, `alreadyExists` when `newUser` or the session
+    /// id is taken. On any error nothing changed.
+    public func acceptInvitation(id: String, userID: String, newUser: User?, session: TokenRecord,
+                                 at: Date) async throws -> Membership {
+        try await identityWrite { db in
+            guard let invitation = try Self.invitation(id: id, db) else { throw IdentityStoreError.notFound(id) }
+            let state = invitation.state(at: at)
+            guard state == .pending else { throw IdentityStoreError.invitationUnusable(state) }
+            if let newUser {
+                try Self.insertUser(newUser, db)
+            } else if try Self.user(id: userID, db) == nil {
+                throw IdentityStoreError.notFound(userID)
+            }
+            let current = try Self.role(of: userID, in: invitation.workspaceID, db)
+            let role = max(current ?? invitation.role, invitation.role)
+            try Self.putMember(userID, role, in: invitation.workspaceID, db)
+            try db.execute(sql: "UPDATE invitations SET used_at = ?, used_by = ? WHERE id = ?",
+                           arguments: [at.storeMillis, userID, id])
+            try Self.insertToken(session, db)
+            return Membership(workspaceID: invitation.workspaceID, userID: userID, role: role)
+        }
+    }
+
+    static func invitation(id: String, _ db: Database) throws -> Invitation? {
+        try Row.fetchOne(db, sql: "SELECT * FROM invitations WHERE id = ?", arguments: [id]).map(IdentityRows.invitation)
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import GRDB
+import LatticeAuth
+
+extension SQLiteStore {
+    /// Throws `alreadyExists` for a taken id, `notFound` for an unknown user or workspace.
+    public func insertToken(_ token: TokenRecord) async throws {
+        try await identityWrite { db in try Self.insertToken(token, db) }
+    }
+
+    public func token(id: String) async throws -> TokenRecord? {
+        try await identityRead { db in try Self.token(id: id, db) }
+    }
+
+    /// Oldest first.
+    public func tokens(of userID: String) async throws -> [TokenRecord] {
+        try await identityRead { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at, id",
+                             arguments: [userID]).map(IdentityRows.token)
+        }
+    }
+
+    public func revokeToken(id: String, at: Date) async throws -> TokenRecord? {
+        try await identityWrite { db in
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [at.storeMillis, id])
+            return try Self.token(id: id, db)
+        }
+    }
+
+    static func insertToken(_ token: TokenRecord, _ db: Database) throws {
+        let missing = token.workspaceID.map { "\(token.userID) or \($0)" } ?? token.userID
+        let arguments = try IdentityRows.arguments(token)
+        try naming(exists: token.id, missing: missing) {
+            try db.execute(sql: """
+                INSERT INTO tokens (id, user_id, kind, secret_hash, scopes, workspace_id, capabilities,
+                                    label, created_at, expires_at, revoked_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: arguments)
+        }
+    }
+
+    static func token(id: String, _ db: Database) throws -> TokenRecord? {
+        try Row.fetchOne(db, sql: "SELECT * FROM tokens WHERE id = ?", arguments: [id]).map(IdentityRows.token)
+    }
+}

@@ -1,0 +1,107 @@
+import GRDB
+
+/// The schema, as migrations in code. A migration, once shipped, never changes: add a new one.
+///
+/// Dates are stored as INTEGER milliseconds since 1970 (`*_at`, `time_ms`).
+extension SQLiteStore {
+    /// The migration names, oldest first.
+    public static var schemaVersions: [String] { migrator.migrations }
+
+    /// Every migration; `migrate(_:upTo:)` runs a prefix of them (tests migrate old schemas).
+    public static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1", migrate: migrateV1)
+        migrator.registerMigration("v2", migrate: migrateV2)
+        return migrator
+    }
+
+    private static func migrateV1(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE users (
+                id TEXT PRIMARY KEY NOT NULL,
+                name TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                is_admin INTEGER NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE TABLE workspaces (
+                id TEXT PRIMARY KEY NOT NULL,
+                name TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            );
+            CREATE TABLE members (
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                PRIMARY KEY (workspace_id, user_id)
+            ) WITHOUT ROWID;
+            CREATE INDEX members_by_user ON members(user_id);
+            CREATE TABLE tokens (
+                id TEXT PRIMARY KEY NOT NULL,
+                user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                secret_hash BLOB NOT NULL,
+                scopes TEXT NOT NULL,
+                workspace_id TEXT REFERENCES workspaces(id) ON DELETE CASCADE,
+                capabilities TEXT NOT NULL,
+                label TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                revoked_at INTEGER
+            );
+            CREATE TABLE invitations (
+                id TEXT PRIMARY KEY NOT NULL,
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                role TEXT NOT NULL,
+                secret_hash BLOB NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER,
+                used_by TEXT,
+                revoked_at INTEGER
+            );
+            CREATE INDEX invitations_by_workspace ON invitations(workspace_id);
+            -- No foreign keys: entries outlive users and name workspaces that may not exist
+            -- (refused accesses).
+            CREATE TABLE audit (
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
+                at INTEGER NOT NULL,
+                actor_id TEXT,
+                action TEXT NOT NULL,
+                workspace_id TEXT,
+                target TEXT,
+                detail TEXT NOT NULL,
+                address TEXT
+            );
+            CREATE INDEX audit_by_workspace ON audit(workspace_id, id);
+            CREATE TABLE streams (
+                name TEXT PRIMARY KEY NOT NULL,
+                epoch TEXT NOT NULL,
+                newest_offset INTEGER NOT NULL,
+                oldest_offset INTEGER NOT NULL
+            );
+            CREATE TABLE stream_events (
+                stream TEXT NOT NULL,
+                offset INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                key TEXT,
+                time_ms INTEGER NOT NULL,
+                PRIMARY KEY (stream, offset)
+            ) WITHOUT ROWID;
+            """)
+    }
+
+    private static func migrateV2(_ db: Database) throws {
+        try db.execute(sql: """
+            -- Channels (`channel/{workspace}/{name}`) their owners made durable.
+            CREATE TABLE durable_channels (
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, channel)
+            ) WITHOUT ROWID;
+            CREATE INDEX tokens_by_user ON tokens(user_id);
+            """)
+    }
+}

@@ -32,6 +32,8 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case rateLimited = "rate_limited"
     /// A binary message: lattice.v1 requests are JSON text messages.
     case unsupportedEncoding = "unsupported_encoding"
+    /// The stream names a run or document that does not exist.
+    case notFound = "not_found"
     /// The server failed; the request may be retried.
     case `internal`
 }

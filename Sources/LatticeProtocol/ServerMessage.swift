@@ -139,6 +139,18 @@ public enum ServerMessage {
         self.error(code: error.code, message: error.message, id: error.id, stream: error.stream, into: &buffer)
     }
 
+    /// `{"type":"unsubscribed","stream":…,"code":…,"message":…}`: the server ended a subscription
+    /// (the identity lost access to the stream's workspace).
+    public static func unsubscribed(stream: StreamName, code: ErrorCode, message: String, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString("{\"type\":\"unsubscribed\",\"stream\":")
+        buffer.writeJSONString(stream.name)
+        buffer.writeStaticString(",\"code\":")
+        buffer.writeJSONString(code.rawValue)
+        buffer.writeStaticString(",\"message\":")
+        buffer.writeJSONString(message)
+        buffer.writeStaticString("}")
+    }
+
     /// `{"type":"recovered","stream":…,"recovered":true|false,"epoch":…,"offset":N}`.
     public static func recovered(stream: StreamName, recovered: Bool, epoch: String, offset: Int, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"recovered\",\"stream\":")

@@ -9,26 +9,51 @@ final class ConnectionRegistry: Sendable {
         var channel: Channel
         var isWebSocket: Bool
     }
-    private let entries = NIOLockedValueBox<[ObjectIdentifier: Entry]>([:])
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        /// Open connections per peer IP address (the per-address limit).
+        var perAddress: [String: Int] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+    /// Most connections one IP address may hold open; 0: no limit.
+    let maxPerAddress: Int
 
-    var count: Int { entries.withLockedValue { $0.count } }
+    init(maxPerAddress: Int = 0) {
+        self.maxPerAddress = maxPerAddress
+    }
 
-    func add(_ channel: Channel) {
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
+    /// Registers a new connection; false (and nothing registered) when its address already holds
+    /// `maxPerAddress` connections — the caller closes it.
+    func add(_ channel: Channel) -> Bool {
         let id = ObjectIdentifier(channel)
-        entries.withLockedValue { $0[id] = Entry(channel: channel, isWebSocket: false) }
-        channel.closeFuture.whenComplete { _ in
-            _ = self.entries.withLockedValue { $0.removeValue(forKey: id) }
+        let address = channel.remoteAddress?.ipAddress ?? ""
+        let admitted = state.withLockedValue { state -> Bool in
+            let open = state.perAddress[address, default: 0]
+            if maxPerAddress > 0, open >= maxPerAddress { return false }
+            state.perAddress[address] = open + 1
+            state.entries[id] = Entry(channel: channel, isWebSocket: false)
+            return true
         }
+        guard admitted else { return false }
+        channel.closeFuture.whenComplete { _ in
+            self.state.withLockedValue { state in
+                state.entries.removeValue(forKey: id)
+                if let open = state.perAddress[address], open > 1 { state.perAddress[address] = open - 1 } else { state.perAddress.removeValue(forKey: address) }
+            }
+        }
+        return true
     }
 
     func markWebSocket(_ channel: Channel) {
-        entries.withLockedValue { $0[ObjectIdentifier(channel)]?.isWebSocket = true }
+        state.withLockedValue { $0.entries[ObjectIdentifier(channel)]?.isWebSocket = true }
     }
 
     /// Sends 1001 to every WebSocket connection and closes the others; resolves when all are closed
     /// or `timeout` has passed (then the stragglers are closed hard).
     func closeAll(eventLoop: EventLoop, timeout: TimeAmount) -> EventLoopFuture<Void> {
-        let all = entries.withLockedValue { Array($0.values) }
+        let all = state.withLockedValue { Array($0.entries.values) }
         for entry in all {
             if entry.isWebSocket {
                 entry.channel.writeAndFlush(WebSocketOutbound.close(.goingAway, reason: "server shutting down"), promise: nil)

@@ -41,7 +41,7 @@ enum ServerBinding {
         childInitializer: @escaping @Sendable (Channel, ConnectionRegistry) -> EventLoopFuture<Void>
     ) async throws -> RunningServer {
         let group = existing ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
-        let registry = ConnectionRegistry()
+        let registry = ConnectionRegistry(maxPerAddress: settings.maxConnectionsPerAddress)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -52,7 +52,10 @@ enum ServerBinding {
             // size is paid by every idle connection. The allocator grows it as soon as reads fill it.
             .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536))
             .childChannelInitializer { channel in
-                registry.add(channel)
+                guard registry.add(channel) else {
+                    // Over the per-address limit: refused at accept (docs/security.md).
+                    return channel.close()
+                }
                 return childInitializer(channel, registry)
             }
         do {

@@ -13,6 +13,14 @@ public struct ServerSettings: Sendable {
     public var shutdownTimeout: TimeAmount
     /// The stream hub behind `/ws` (`lattice serve` only).
     public var hub = HubSettings()
+    /// Most connections one IP address may hold open (0: no limit); more are closed at accept.
+    public var maxConnectionsPerAddress = 0
+    /// Per-connection request limits (`lattice serve` only).
+    public var rateLimits = RateLimits()
+    /// `Origin` check of WebSocket upgrades when `webSocket.allowedOrigins` is empty
+    /// (`lattice serve` only): true accepts only the server's own origin (the request's `Host`);
+    /// false accepts any. Requests without `Origin` (non-browser clients) are always accepted.
+    public var sameOriginOnly = true
 
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int = System.coreCount,
                 webSocket: WebSocketConfiguration = WebSocketConfiguration(),

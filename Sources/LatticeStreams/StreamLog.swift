@@ -153,6 +153,11 @@ public struct StreamLog<History: StreamHistory>: Sendable {
         for id in closed { flows.removeValue(forKey: id) }
     }
 
+    /// Changes the history in place (a durable stream's store bounds, after retention).
+    public mutating func updateHistory(_ body: (inout History) -> Void) {
+        body(&history)
+    }
+
     /// Drops history older than the policy's age bound.
     public mutating func trim(now: NIODeadline) {
         history.trim(now: now)

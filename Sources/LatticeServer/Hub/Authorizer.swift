@@ -1,20 +1,16 @@
-import LatticeProtocol
+import LatticeAuth
 
-/// What a connection wants to do on a stream.
+/// What a connection wants to do on a stream, and the permission it needs (docs/security.md).
 public enum StreamAction: String, Sendable, Hashable {
     case subscribe
     case publish
     case presence
-}
 
-/// The one seam every subscribe, publish and presence call goes through. Called on the
-/// session's event loop; must answer promptly (no I/O). A refusal is answered `forbidden`.
-public protocol Authorizer: Sendable {
-    func authorize(_ identity: Identity, _ action: StreamAction, _ stream: StreamName) -> Bool
-}
-
-/// Allows everything (until the authentication issue replaces it).
-public struct AllowAllAuthorizer: Authorizer {
-    public init() {}
-    public func authorize(_ identity: Identity, _ action: StreamAction, _ stream: StreamName) -> Bool { true }
+    var permission: Permission {
+        switch self {
+        case .subscribe: .read
+        case .publish: .write
+        case .presence: .presence
+        }
+    }
 }

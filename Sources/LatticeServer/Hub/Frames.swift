@@ -29,6 +29,10 @@ enum Frames {
         text { ServerMessage.error(error, into: &$0) }
     }
 
+    static func unsubscribed(stream: StreamName, code: ErrorCode, message: String) -> ByteBuffer {
+        text { ServerMessage.unsubscribed(stream: stream, code: code, message: message, into: &$0) }
+    }
+
     static func recovered(stream: StreamName, recovered: Bool, epoch: StreamEpoch, offset: UInt64) -> ByteBuffer {
         text { ServerMessage.recovered(stream: stream, recovered: recovered, epoch: epoch.rawValue, offset: Int(offset), into: &$0) }
     }

@@ -17,10 +17,14 @@ extension LoopContext {
             switch try stream.log.attach(sub, since: since, now: now) {
             case .attached(let attached):
                 attachment = attached
-            case .needsStore:
-                stream.log.detach(sub)
-                frames.append(Frames.error(ProtocolError(.internal, "history store unavailable", id: requestID, stream: name)))
-                return reply(session, seq: seq, SessionReply(frames: frames, failed: (name, sub)))
+            case .needsStore(let range):
+                // Older than the memory tail: answer now, then replay from the store in steps.
+                let since = since!  // only a resume reads history
+                frames.append(Frames.ok(id: requestID, stream: name, epoch: stream.log.epoch, offset: stream.log.newestOffset))
+                frames.append(Frames.recovered(stream: name, recovered: true, epoch: since.epoch, offset: since.offset))
+                stream.catchingUp.insert(sub)
+                reply(session, seq: seq, SessionReply(frames: frames, activates: (name, sub)))
+                return catchUp(name, sub: sub, session: session, after: range.lowerBound - 1)
             }
         } catch {
             let message: String
@@ -58,8 +62,17 @@ extension LoopContext {
     /// Assigns the next offset, encodes the event frame once and hands the same buffer to every
     /// subscriber, grouped by loop; answers `ok` with the epoch and offset.
     func publish(_ name: StreamName, data: RawJSON, key: String?, session: SessionRef, requestID: RequestID?, seq: UInt64) {
-        let now = NIODeadline.now()
         let stream = self.stream(name)
+        if stream.isDurable {
+            return storeThenPublish(stream, data: data, key: key, session: session, requestID: requestID, seq: seq)
+        }
+        publishNow(stream, data: data, key: key, session: session, requestID: requestID, seq: seq)
+    }
+
+    /// Appends to the log (the next offset), encodes the frame once, fans it out and answers.
+    func publishNow(_ stream: HubStream, data: RawJSON, key: String?, session: SessionRef, requestID: RequestID?, seq: UInt64) {
+        let now = NIODeadline.now()
+        let name = stream.name
         let epoch = stream.log.epoch
         let frame = Frames.event(stream: name, epoch: epoch, offset: stream.log.newestOffset + 1, data: data, key: key)
         var batches = [[Delivery]](repeating: [], count: loopCount)
@@ -107,17 +120,29 @@ extension LoopContext {
     /// The subscriber's socket drained: one drain step's outputs (plus a full presence if diffs
     /// were skipped), sent to the session; `more` asks it to call again once written.
     func drain(_ name: StreamName, sub: SubscriberID) {
-        guard let stream = streams[name], var subscriber = stream.subscribers[sub] else { return }
-        let result = stream.log.drain(sub, now: .now())
-        var items: [Delivery.Item] = []
+        guard let stream = streams[name], stream.subscribers[sub] != nil else { return }
+        deliverDrain(stream, sub: sub, stream.log.drain(sub, now: .now()))
+    }
+
+    /// Sends one drain step's outputs to the subscriber; a `.fetch` output reads the store first.
+    func deliverDrain(_ stream: HubStream, sub: SubscriberID, _ result: FlowDrain, prefix: [Delivery.Item] = []) {
+        let name = stream.name
+        guard var subscriber = stream.subscribers[sub] else { return }
+        var items: [Delivery.Item] = prefix
         if subscriber.presenceStale {
             items.append(.frame(Frames.presence(stream: name, members: stream.presence.fullState())))
             subscriber.presenceStale = false
         }
         var closed = false
+        var fetch: ClosedRange<UInt64>?
         for output in result.outputs {
             if case .close = output { closed = true }
+            if case .fetch(let range) = output { fetch = range; continue }
             items.append(.flow(output))
+        }
+        if let fetch {
+            stream.subscribers[sub] = subscriber
+            return fetchForDrain(stream, sub: sub, range: fetch, prefix: items)
         }
         if subscriber.paused, stream.log.flow(sub)?.isPaused != true {
             subscriber.paused = false
@@ -136,7 +161,7 @@ extension LoopContext {
         }
     }
 
-    private func reply(_ session: SessionRef, seq: UInt64, _ reply: SessionReply) {
+    func reply(_ session: SessionRef, seq: UInt64, _ reply: SessionReply) {
         hub.onSession(session, from: index) { $0.receiveReply(seq: seq, reply) }
     }
 }

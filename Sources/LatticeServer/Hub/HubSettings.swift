@@ -33,14 +33,15 @@ public struct HubSettings: Sendable {
         self.heartbeatSeconds = heartbeatSeconds
     }
 
-    /// The class of a stream: channels are ephemeral, everything else durable (docs/streams.md).
+    /// The class of a stream by its name: channels are ephemeral (unless marked durable, which the
+    /// hub asks its store), everything else durable (docs/streams.md).
     public static func streamClass(of stream: StreamName) -> StreamClass {
         stream.kind == .channel ? .ephemeral : .durable
     }
 
     /// The policy of a new stream: its class's defaults, with `historyEvents` applied.
-    public func policy(for stream: StreamName) -> StreamPolicy {
-        var policy = StreamPolicy.defaults(for: Self.streamClass(of: stream))
+    public func policy(for stream: StreamName, class streamClass: StreamClass? = nil) -> StreamPolicy {
+        var policy = StreamPolicy.defaults(for: streamClass ?? Self.streamClass(of: stream))
         if let historyEvents { policy.history.maxEvents = max(0, historyEvents) }
         return policy
     }

@@ -14,7 +14,11 @@ final class HubStream {
     }
 
     let name: StreamName
-    var log: StreamLog<MemoryStreamHistory>
+    /// Events are stored (and acknowledged after their commit) in the durable store.
+    let isDurable: Bool
+    var log: StreamLog<TieredStreamHistory>
+    /// Subscribers being caught up from the store (subscribed, not yet attached to the log).
+    var catchingUp: Set<SubscriberID> = []
     var presence: PresenceTable
     var subscribers: [SubscriberID: Subscriber] = [:]
     /// The members subscribers were last told about (for the last metas of `leaves`).
@@ -23,9 +27,18 @@ final class HubStream {
     /// Subscribers currently paused (the stall check looks only at streams with some).
     var pausedCount = 0
 
-    init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig) {
+    /// A stream whose history is its memory tail only, or — with `head` — a durable stream
+    /// resuming where its store stands.
+    init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig, head: DurableStreamHead?) {
         self.name = name
-        self.log = StreamLog(policy: policy)
+        self.isDurable = head != nil
+        if let head {
+            self.log = StreamLog(epoch: head.epoch, policy: policy,
+                                 history: TieredStreamHistory(limits: policy.history, newestOffset: head.newestOffset,
+                                                              storeOldestOffset: head.oldestOffset))
+        } else {
+            self.log = StreamLog(epoch: .random(), policy: policy, history: TieredStreamHistory(limits: policy.history))
+        }
         self.presence = PresenceTable(config: presence)
     }
 
@@ -33,6 +46,7 @@ final class HubStream {
     @discardableResult
     func remove(_ sub: SubscriberID) -> Subscriber? {
         log.detach(sub)
+        catchingUp.remove(sub)
         guard let subscriber = subscribers.removeValue(forKey: sub) else { return nil }
         if subscriber.paused { pausedCount -= 1 }
         presence.remove(conn: subscriber.session.conn)

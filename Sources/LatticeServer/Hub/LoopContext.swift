@@ -57,7 +57,11 @@ final class LoopContext {
 
     func stream(_ name: StreamName) -> HubStream {
         if let stream = streams[name] { return stream }
-        let stream = HubStream(name: name, policy: hub.settings.policy(for: name), presence: hub.settings.presence)
+        let durable = hub.isDurable(name)
+        var policy = hub.settings.policy(for: name)
+        if durable { policy = hub.settings.policy(for: name, class: .durable) }
+        let stream = HubStream(name: name, policy: policy, presence: hub.settings.presence,
+                               head: durable ? hub.durable?.store.head(of: name.name) : nil)
         streams[name] = stream
         return stream
     }

@@ -13,15 +13,16 @@ import Synchronization
 /// that loop, or directly when the session shares the home loop.
 public final class StreamHub: Sendable {
     let settings: HubSettings
-    let authorizer: any Authorizer
+    /// The store behind durable streams; nil keeps every stream in memory only.
+    let durable: DurableStreams?
     let loops: [any EventLoop]
     let contexts: [NIOLoopBound<LoopContext>]
     private let indexOfLoop: [ObjectIdentifier: Int]
     private let nextID = Atomic<UInt64>(1)
 
-    private init(settings: HubSettings, authorizer: any Authorizer, loops: [any EventLoop], contexts: [NIOLoopBound<LoopContext>]) {
+    private init(settings: HubSettings, durable: DurableStreams?, loops: [any EventLoop], contexts: [NIOLoopBound<LoopContext>]) {
         self.settings = settings
-        self.authorizer = authorizer
+        self.durable = durable
         self.loops = loops
         self.contexts = contexts
         var index: [ObjectIdentifier: Int] = [:]
@@ -30,19 +31,26 @@ public final class StreamHub: Sendable {
     }
 
     /// A hub over every loop of `group` (one `LoopContext` made on each loop).
-    public static func make(group: any EventLoopGroup, settings: HubSettings, authorizer: any Authorizer = AllowAllAuthorizer()) async throws -> StreamHub {
+    public static func make(group: any EventLoopGroup, settings: HubSettings, durable: DurableStreams? = nil) async throws -> StreamHub {
         let loops = Array(group.makeIterator())
         var contexts: [NIOLoopBound<LoopContext>] = []
         for (index, loop) in loops.enumerated() {
             let count = loops.count
             contexts.append(try await loop.submit { NIOLoopBound(LoopContext(index: index, loop: loop, loopCount: count), eventLoop: loop) }.get())
         }
-        let hub = StreamHub(settings: settings, authorizer: authorizer, loops: loops, contexts: contexts)
+        let hub = StreamHub(settings: settings, durable: durable, loops: loops, contexts: contexts)
         for (index, loop) in loops.enumerated() {
             let bound = contexts[index]
             try await loop.submit { bound.value.start(hub: hub) }.get()
         }
         return hub
+    }
+
+    /// Whether `stream` keeps its events in the durable store: every non-channel stream, and
+    /// channels marked durable — when there is a store.
+    func isDurable(_ stream: StreamName) -> Bool {
+        guard let durable else { return false }
+        return stream.kind != .channel || durable.isDurableChannel(stream.name)
     }
 
     /// A fresh id for one subscription (unique on this server).
@@ -100,6 +108,17 @@ public final class StreamHub: Sendable {
 
     /// The loop context of the caller's loop (session side: the flush coalescer).
     func context(of index: Int) -> NIOLoopBound<LoopContext> { contexts[index] }
+}
+
+/// The durable side of the hub: the store and which channels are durable.
+public struct DurableStreams: Sendable {
+    public var store: any DurableStreamStore
+    public var isDurableChannel: @Sendable (String) -> Bool
+
+    public init(store: any DurableStreamStore, isDurableChannel: @escaping @Sendable (String) -> Bool) {
+        self.store = store
+        self.isDurableChannel = isDurableChannel
+    }
 }
 
 /// How the hub reaches one session: its handler, bound to its loop, and that loop's index.

@@ -40,7 +40,7 @@ extension SessionHandler {
         }
     }
 
-    private func deliver(_ outbound: WebSocketOutbound, stream: StreamName, sub: SubscriberID) {
+    func deliver(_ outbound: WebSocketOutbound, stream: StreamName, sub: SubscriberID) {
         guard var subscription = subscriptions[stream], subscription.id == sub else { return }  // unsubscribed since
         if subscription.active {
             write(outbound)
@@ -48,6 +48,33 @@ extension SessionHandler {
         } else {
             subscription.pending.append(outbound)
             subscriptions[stream] = subscription
+        }
+    }
+
+    /// One step of a replay from the store (after a subscribe's `ok`): write it, then ask for
+    /// the next step once the socket is writable (`next`), so a long replay never floods it.
+    func receiveCatchUp(stream: StreamName, sub: SubscriberID, frames: [ByteBuffer], next: UInt64?) {
+        guard var subscription = subscriptions[stream], subscription.id == sub else { return }
+        for frame in frames { deliver(.encodedFrames(frame), stream: stream, sub: sub) }
+        markDirty()
+        guard let next, let ref else { return }
+        if isOpen, writable {
+            hub.onHome(stream) { $0.catchUp(stream, sub: sub, session: ref, after: next) }
+        } else {
+            subscription = subscriptions[stream] ?? subscription
+            subscription.catchUpAfter = next
+            subscriptions[stream] = subscription
+        }
+    }
+
+    /// The socket drained: continue replays that waited for it.
+    func resumeCatchUps() {
+        guard let ref else { return }
+        for (name, subscription) in subscriptions {
+            guard let after = subscription.catchUpAfter else { continue }
+            subscriptions[name]?.catchUpAfter = nil
+            let sub = subscription.id
+            hub.onHome(name) { $0.catchUp(name, sub: sub, session: ref, after: after) }
         }
     }
 

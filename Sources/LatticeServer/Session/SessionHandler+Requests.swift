@@ -22,9 +22,7 @@ extension SessionHandler {
                 return answerNow(ProtocolError(.tooManySubscriptions,
                                                "a connection may hold at most \(limits.maxSubscriptions) subscriptions", id: id, stream: name))
             }
-            guard hub.authorizer.authorize(identity, .subscribe, name) else {
-                return answerNow(forbidden(.subscribe, name, id: id))
-            }
+            if let refused = refusal(.subscribe, name, id: id) { return answerNow(refused) }
             let sub = hub.makeSubscriberID()
             subscriptions[name] = Subscription(id: sub)
             let seq = replies.reserve()
@@ -50,9 +48,7 @@ extension SessionHandler {
                 return answerNow(ProtocolError(.notPublishable,
                                                "only channel streams accept publish; '\(name)' is a \(name.kind.rawValue) stream", id: id, stream: name))
             }
-            guard hub.authorizer.authorize(identity, .publish, name) else {
-                return answerNow(forbidden(.publish, name, id: id))
-            }
+            if let refused = refusal(.publish, name, id: id) { return answerNow(refused) }
             let seq = replies.reserve()
             let data = publish.data
             let key = publish.key
@@ -69,9 +65,7 @@ extension SessionHandler {
                 return answerNow(ProtocolError(.tooLarge, "field 'state' is \(size) bytes; the limit is \(limits.maxPresenceStateBytes)",
                                                id: id, stream: name))
             }
-            guard hub.authorizer.authorize(identity, .presence, name) else {
-                return answerNow(forbidden(.presence, name, id: id))
-            }
+            if let refused = refusal(.presence, name, id: id) { return answerNow(refused) }
             // A copy: the table keeps the state, not the whole received message.
             var copy = ByteBuffer()
             copy.writeImmutableBuffer(set.state.bytes)
@@ -80,9 +74,5 @@ extension SessionHandler {
             let identity = self.identity
             hub.onHome(name) { $0.presenceSet(name, state: state, session: ref, identity: identity, requestID: id, seq: seq) }
         }
-    }
-
-    private func forbidden(_ action: StreamAction, _ name: StreamName, id: RequestID?) -> ProtocolError {
-        ProtocolError(.forbidden, "'\(identity.name)' may not \(action.rawValue) on '\(name)'", id: id, stream: name)
     }
 }

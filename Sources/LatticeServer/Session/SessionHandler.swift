@@ -1,3 +1,4 @@
+import LatticeAuth
 import LatticeProtocol
 import LatticeStreams
 import LatticeWebSocket
@@ -18,12 +19,18 @@ final class SessionHandler: ChannelInboundHandler {
         var active = false
         /// Deliveries that arrived before the answer was written (kept in order).
         var pending: [WebSocketOutbound] = []
+        /// A replay from the store waits for the socket to drain; continues after this offset.
+        var catchUpAfter: UInt64? = nil
     }
 
     let hub: StreamHub
+    let access: AccessControl
     let sessionID: UInt64
     let session: String
     let identity: Identity
+    /// Who this connection authenticated as; its roles change in place (`rolesChanged`).
+    var principal: Principal
+    private var rateLimiter: RateLimiter
     private let subprotocol: String?
     private var context: ChannelHandlerContext?
     private(set) var ref: SessionRef?
@@ -41,12 +48,16 @@ final class SessionHandler: ChannelInboundHandler {
     /// (so a fast publisher cannot pile up tasks on a busy home loop).
     static let maxInFlight = 128
 
-    init(hub: StreamHub, subprotocol: String?, declared: DeclaredIdentity) {
+    init(hub: StreamHub, access: AccessControl, subprotocol: String?, principal: Principal, rateLimits: RateLimits) {
         self.hub = hub
+        self.access = access
         self.subprotocol = subprotocol
         self.sessionID = UInt64.random(in: 1...UInt64.max)
         self.session = Frames.sessionString(sessionID)
-        self.identity = declared.identity(session: session)
+        self.principal = principal
+        self.identity = Identity(id: principal.user.id, name: principal.user.name,
+                                 kind: principal.user.kind == .bot ? .bot : .user)
+        self.rateLimiter = RateLimiter(rateLimits, now: RateLimiter.now())
     }
 
     var limits: ProtocolLimits { hub.settings.limits }
@@ -60,6 +71,8 @@ final class SessionHandler: ChannelInboundHandler {
                          conn: ConnectionID(sessionID))
         loopContext = hub.context(of: loopIndex).value
         writable = context.channel.isWritable
+        access.register(sessionID: sessionID, principal: principal, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
+                        loop: context.eventLoop)
         // The upgrade handler adds us before it removes the HTTP handlers: greet one tick later.
         context.eventLoop.assumeIsolated().execute { self.sendWelcome() }
     }
@@ -85,9 +98,10 @@ final class SessionHandler: ChannelInboundHandler {
     }
 
     /// Detaches every subscription and removes this connection from every presence: no ghosts.
-    private func leaveAll() {
+    func leaveAll() {
         guard isOpen else { return }
         isOpen = false
+        access.unregister(sessionID: sessionID)
         guard let ref else { return }
         for (name, subscription) in subscriptions {
             let sub = subscription.id
@@ -102,6 +116,16 @@ final class SessionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isOpen else { return }
         let message = unwrapInboundIn(data)
+        switch rateLimiter.admit(bytes: message.data.readableBytes, now: RateLimiter.now()) {
+        case .allowed:
+            break
+        case .refused:
+            let id = message.kind == .text ? (try? ClientRequest.decode(message.data, limits: limits).get())?.id : nil
+            return answerNow(ProtocolError(.rateLimited, "too many requests; slow down (docs/security.md)", id: id))
+        case .abusive:
+            access.audit("access.refused", actor: principal.user.id, detail: "closed for flooding past the rate limit")
+            return closeSession(.policyViolation, reason: "rate limit exceeded")
+        }
         guard message.kind == .text else {
             return answerNow(ProtocolError(.unsupportedEncoding, "lattice.v1 requests are JSON text messages"))
         }
@@ -124,6 +148,7 @@ final class SessionHandler: ChannelInboundHandler {
         if now != writable, isOpen {
             writable = now
             updateReading()
+            if now { resumeCatchUps() }
             for (name, subscription) in subscriptions {
                 let sub = subscription.id
                 if now {
@@ -148,6 +173,14 @@ final class SessionHandler: ChannelInboundHandler {
         guard read != reading else { return }
         reading = read
         _ = try? context?.channel.syncOptions?.setOption(.autoRead, value: read)
+    }
+
+    /// Sends a close frame and stops serving this connection (its subscriptions end now).
+    func closeSession(_ code: WebSocketCloseCode, reason: String) {
+        guard isOpen else { return }
+        write(.close(code, reason: reason))
+        flushNow()
+        leaveAll()
     }
 
     // MARK: writing

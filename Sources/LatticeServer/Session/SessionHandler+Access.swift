@@ -1,0 +1,48 @@
+import LatticeAuth
+import LatticeProtocol
+import LatticeWebSocket
+import NIOCore
+
+/// Access checks and live access changes (docs/security.md).
+extension SessionHandler {
+    /// Close code for a session whose token was revoked.
+    static let tokenRevokedCode = WebSocketCloseCode(rawValue: 4003)
+
+    /// Why `action` on `stream` is refused, or nil when allowed: the stream's workspace must be
+    /// known (`not_found` for an unknown run or document) and the policy must allow it.
+    func refusal(_ action: StreamAction, _ stream: StreamName, id: RequestID?) -> ProtocolError? {
+        guard let workspace = access.workspace(of: stream) else {
+            return ProtocolError(.notFound, "no \(stream.kind.rawValue) '\(stream.resource ?? "")' exists", id: id, stream: stream)
+        }
+        guard Policy.can(principal, action.permission, in: workspace) else {
+            access.audit("access.refused", actor: principal.user.id, workspace: workspace, target: stream.name,
+                         detail: "\(action.rawValue) refused")
+            let role = principal.role(in: workspace).map { "a \($0.rawValue)" } ?? "not a member"
+            return ProtocolError(.forbidden, "'\(principal.user.name)' (\(role) of '\(workspace)') may not \(action.rawValue) on '\(stream)'",
+                                 id: id, stream: stream)
+        }
+        return nil
+    }
+
+    /// The user's memberships changed: keep the new roles, and end every subscription it may
+    /// no longer read with an `unsubscribed` message (a downgraded editor keeps reading, and
+    /// its next publish is refused by the normal check).
+    func rolesChanged(_ roles: [String: Role]) {
+        principal.roles = roles
+        guard isOpen, let ref else { return }
+        for (name, subscription) in subscriptions {
+            guard let workspace = access.workspace(of: name), !Policy.can(principal, .read, in: workspace) else { continue }
+            subscriptions.removeValue(forKey: name)
+            let sub = subscription.id
+            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: nil, seq: nil) }
+            answerNow(Frames.unsubscribed(stream: name, code: .forbidden,
+                                          message: "'\(principal.user.name)' is no longer a member of '\(workspace)'"))
+        }
+        markDirty()
+    }
+
+    /// The token this session authenticated with was revoked: close now with 4003.
+    func credentialRevoked() {
+        closeSession(Self.tokenRevokedCode, reason: "token revoked")
+    }
+}

@@ -73,8 +73,9 @@ public enum LatticeSessionStatus: Sendable, Hashable {
 }
 
 public struct LatticeSessionOptions: Sendable {
-    /// Sent as `?name=` on the WebSocket URL (the server's display name for this connection).
-    public var name: String?
+    /// The credential (`lat_…`), sent as `Authorization: Bearer` at the handshake; the server
+    /// answers 401 without a valid one.
+    public var token: String?
     public var requestTimeout: Duration
     /// For TCP connect, the WebSocket handshake and the `welcome`, together.
     public var connectTimeout: Duration
@@ -83,10 +84,10 @@ public struct LatticeSessionOptions: Sendable {
     public var headers: HTTPHeaders
     public var group: any EventLoopGroup
 
-    public init(name: String? = nil, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(10),
+    public init(token: String? = nil, requestTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(10),
                 reconnect: ReconnectPolicy? = .standard, headers: HTTPHeaders = [:],
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
-        self.name = name
+        self.token = token
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
         self.reconnect = reconnect
@@ -154,11 +155,11 @@ public actor LatticeSession {
     private var connectedAt: ContinuousClock.Instant?
 
     public init(url: WebSocketURL, options: LatticeSessionOptions = LatticeSessionOptions()) {
-        var target = url
-        if let name = options.name {
-            target.path += (target.path.contains("?") ? "&" : "?") + "name=" + Self.percentEncode(name)
+        var options = options
+        if let token = options.token {
+            options.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
         }
-        self.url = target
+        self.url = url
         self.options = options
         (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
@@ -370,20 +371,6 @@ public actor LatticeSession {
 
     // MARK: internals: connections
 
-    private static func percentEncode(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            default:
-                let hex = String(b, radix: 16, uppercase: true)
-                out += "%" + (hex.count == 1 ? "0" : "") + hex
-            }
-        }
-        return out
-    }
 
     /// Opens a connection, waits for `welcome`, resubscribes and sends what waited.
     private func establish() async throws -> LatticeWelcome {

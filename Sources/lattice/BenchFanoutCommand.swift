@@ -30,7 +30,8 @@ struct BenchFanoutCommand: AsyncParsableCommand {
     @Option(help: "Bytes of each event's data (at least ~32).") var size = 64
     @Option(help: "Events per second in total, or `max`.") var rate = "1000"
     @Option(help: "Measured seconds of publishing.") var duration = 10.0
-    @Option(help: "Channel stream to use.") var stream = "channel/bench/fanout"
+    @Option(help: "Channel stream to use.") var stream = "channel/demo/fanout"
+    @OptionGroup var auth: TokenOption
     @Option(help: "Client event-loop threads.") var threads = 1
     @Option(help: "Unacknowledged publishes allowed per publisher.") var inFlight = 128
     @Option(help: "Subscriber connections opened in parallel per batch.") var connectBatch = 250
@@ -52,7 +53,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         raiseFileLimit(to: UInt64(subscribers + publishers) * 2 + 256)
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let options = WebSocketClientOptions(subprotocols: ["lattice.v1"])
+        let options = WebSocketClientOptions(headers: ["Authorization": "Bearer \(try auth.resolved())"], subprotocols: ["lattice.v1"])
         let subscribeText = "{\"type\":\"subscribe\",\"id\":1,\"stream\":\(LatticeJSON.quote(stream))}"
 
         // Subscribers: in parallel batches; each is ready once its subscribe is acknowledged.

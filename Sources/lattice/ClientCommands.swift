@@ -34,7 +34,7 @@ struct TailCommand: AsyncParsableCommand {
     @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
     @Option(help: "Server WebSocket address.") var url = "ws://127.0.0.1:8080/ws"
     @Option(help: "Resume after EPOCH:OFFSET instead of starting live.") var since: String?
-    @Option(help: "Display name (sent as ?name=).") var name: String?
+    @OptionGroup var auth: TokenOption
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
@@ -44,7 +44,7 @@ struct TailCommand: AsyncParsableCommand {
             guard let p = LatticePosition(since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
             position = p
         }
-        let session = LatticeSession(url: target, options: LatticeSessionOptions(name: name))
+        let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved()))
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
             Task { await session.close() }
         }
@@ -124,7 +124,7 @@ struct PublishCommand: AsyncParsableCommand {
     @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
     @Argument(help: "The event's data: one JSON value.") var data: String
     @Option(help: "Server WebSocket address.") var url = "ws://127.0.0.1:8080/ws"
-    @Option(help: "Display name (sent as ?name=).") var name: String?
+    @OptionGroup var auth: TokenOption
     @Option(help: "Coalescing key.") var key: String?
     @Flag(help: "Print {\"epoch\":…,\"offset\":…} instead.") var json = false
 
@@ -137,7 +137,7 @@ struct PublishCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
-        let session = LatticeSession(url: target, options: LatticeSessionOptions(name: name, reconnect: nil))
+        let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved(), reconnect: nil))
         do {
             try await session.connect()
             let position = try await session.publish(stream, data: data, key: key)
@@ -175,5 +175,17 @@ final class SignalWatcher: @unchecked Sendable {
 
     func cancel() {
         for s in sources { s.cancel() }
+    }
+}
+
+/// `--token` (env `LATTICE_TOKEN`): the credential the client tools send at the handshake.
+struct TokenOption: ParsableArguments {
+    @Option(help: "Token (lat_…) sent as Authorization: Bearer (env LATTICE_TOKEN); `lattice admin token create` prints one.")
+    var token: String?
+
+    func resolved() throws -> String {
+        if let token, !token.isEmpty { return token }
+        if let token = ProcessInfo.processInfo.environment["LATTICE_TOKEN"], !token.isEmpty { return token }
+        throw ValidationError("a token is required: pass --token or set LATTICE_TOKEN (see `lattice admin token create`)")
     }
 }

@@ -1,36 +1,116 @@
 import ArgumentParser
 import Foundation
 import LatticeServer
+import LatticeStore
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Run the Lattice server: the web app at /, health at /healthz, WebSocket (lattice.v1) at /ws.")
+        abstract: "Run the Lattice server: the web app at /, health at /healthz, the REST API at /api, WebSocket (lattice.v1) at /ws.",
+        discussion: """
+            Everything is stored in SQLite under --data-dir. The first start on an empty data \
+            directory creates the admin user and the `demo` workspace and prints a sign-in link \
+            and an admin token; later starts print nothing secret.
+            """)
 
     @OptionGroup var options: ServerOptions
+    @OptionGroup var store: StoreOptions
 
     @Option(help: "Folder of the browser app served at / (env LATTICE_WEB_ROOT, default ./web).")
     var webRoot: String?
 
-    @Option(help: "Events of history kept per stream, every class (env LATTICE_HISTORY_EVENTS; default per class, see docs/streams.md).")
+    @Option(help: "Events of memory history kept per stream, every class (env LATTICE_HISTORY_EVENTS; default per class, see docs/streams.md).")
     var historyEvents: Int?
 
+    @Option(help: "Most connections one IP address may hold (env LATTICE_MAX_CONNECTIONS_PER_ADDRESS, default 1024; 0: no limit).")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(help: "Requests per second per connection (env LATTICE_RATE_MESSAGES, default 1000; 0: no limit). Bursts of twice that pass.")
+    var rateMessages: Double?
+
+    @Option(help: "Request bytes per second per connection (env LATTICE_RATE_BYTES, default 4 MiB; 0: no limit). Bursts of 4× pass.")
+    var rateBytes: Double?
+
+    @Flag(help: "With no --allowed-origins: accept browser upgrades from any Origin, not only the server's own (env LATTICE_ANY_ORIGIN=1).")
+    var anyOrigin = false
+
     func run() async throws {
+        let env = ProcessInfo.processInfo.environment
         var settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
-        if let history = historyEvents ?? ProcessInfo.processInfo.environment["LATTICE_HISTORY_EVENTS"].flatMap(Int.init) {
+        if let history = historyEvents ?? env["LATTICE_HISTORY_EVENTS"].flatMap(Int.init) {
             guard history >= 0 else { throw ValidationError("history events must not be negative") }
             settings.hub.historyEvents = history
         }
-        let root = webRoot ?? ProcessInfo.processInfo.environment["LATTICE_WEB_ROOT"] ?? "web"
+        settings.maxConnectionsPerAddress = maxConnectionsPerAddress ?? env["LATTICE_MAX_CONNECTIONS_PER_ADDRESS"].flatMap(Int.init) ?? 1024
+        if let rate = rateMessages ?? env["LATTICE_RATE_MESSAGES"].flatMap(Double.init) {
+            settings.rateLimits.messagesPerSecond = rate
+            settings.rateLimits.messageBurst = rate * 2
+        }
+        if let rate = rateBytes ?? env["LATTICE_RATE_BYTES"].flatMap(Double.init) {
+            settings.rateLimits.bytesPerSecond = rate
+            settings.rateLimits.byteBurst = rate * 4
+        }
+        settings.sameOriginOnly = !(anyOrigin || env["LATTICE_ANY_ORIGIN"] == "1")
+        let root = webRoot ?? env["LATTICE_WEB_ROOT"] ?? "web"
         var isDirectory: ObjCBool = false
         let haveWeb = FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) && isDirectory.boolValue
         if !haveWeb {
             FileHandle.standardError.write(Data("warning: web root '\(root)' not found; serving no web app\n".utf8))
         }
-        let server = try await LatticeHTTPServer.start(settings: settings, webRoot: haveWeb ? root : nil)
-        announce("lattice serve listening on \(server.host):\(server.port) (web app http://\(server.host):\(server.port)/, WebSocket ws://\(server.host):\(server.port)/ws)")
+
+        let database = try store.open()
+        let services = ServerServices(
+            access: AccessControl(store: database), streams: database,
+            isDurableChannel: { database.isDurableChannel($0) },
+            setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2) })
+        let server: RunningServer
+        do {
+            server = try await LatticeHTTPServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)
+        } catch {
+            database.close()
+            throw error
+        }
+        let base = "http://\(server.host):\(server.port)"
+        // Before the listening line: scripts and tests read the first-start token from it.
+        if let lines = try await Bootstrap.bootstrapIfEmpty(store: database, baseURL: base) {
+            announce(lines)
+        }
+        announce("lattice serve listening on \(server.host):\(server.port) (web app \(base)/, WebSocket ws://\(server.host):\(server.port)/ws, data \(database.path))")
         await waitForTerminationSignal()
         try await server.shutdown()
+        database.close()
         announce("lattice serve stopped")
+    }
+}
+
+/// Where the database lives and how it commits (shared by `serve` and `admin`).
+struct StoreOptions: ParsableArguments {
+    @Option(help: "Data directory holding lattice.sqlite (env LATTICE_DATA_DIR, default ./lattice-data).")
+    var dataDir: String?
+
+    @Flag(inversion: .prefixedNo, help: "Group commit: appends that arrive together share one transaction (env LATTICE_GROUP_COMMIT=0 turns it off).")
+    var groupCommit = true
+
+    @Option(help: "SQLite synchronous mode: full (fsync every commit; survives power loss) or normal (survives process crashes) (env LATTICE_SYNC, default full).")
+    var sync: String?
+
+    var directory: String {
+        dataDir ?? ProcessInfo.processInfo.environment["LATTICE_DATA_DIR"] ?? "lattice-data"
+    }
+
+    func open() throws -> SQLiteStore {
+        let env = ProcessInfo.processInfo.environment
+        var options = SQLiteStoreOptions()
+        options.groupCommit = groupCommit && env["LATTICE_GROUP_COMMIT"] != "0"
+        switch (sync ?? env["LATTICE_SYNC"] ?? "full").lowercased() {
+        case "full": options.synchronous = .full
+        case "normal": options.synchronous = .normal
+        case let other: throw ValidationError("--sync must be full or normal, not '\(other)'")
+        }
+        do {
+            return try SQLiteStore.open(directory: directory, options: options)
+        } catch {
+            throw ValidationError("cannot open the database in '\(directory)': \(error)")
+        }
     }
 }

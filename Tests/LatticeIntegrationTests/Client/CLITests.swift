@@ -17,6 +17,12 @@ final class ChildProcess: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestServerProcess.locateBinary())
         process.arguments = arguments
+        // The client tools authenticate with LATTICE_TOKEN: an editor of `demo` on the suite's server.
+        if let server = TestServerProcess.current, server.dataDir != nil {
+            var environment = ProcessInfo.processInfo.environment
+            environment["LATTICE_TOKEN"] = try server.token(for: "cli")
+            process.environment = environment
+        }
         let outPipe = Pipe()
         let errPipe = Pipe()
         process.standardOutput = outPipe
@@ -79,7 +85,7 @@ struct CLITests {
     func publish() async throws {
         _ = try TestServerProcess.require()
         let channel = ClientTestSupport.channel("cli")
-        let first = try await ChildProcess.run(["publish", channel, #"{"text":"hi"}"#, "--url", url, "--name", "cli"])
+        let first = try await ChildProcess.run(["publish", channel, #"{"text":"hi"}"#, "--url", url])
         #expect(first.status == 0, "stderr: \(first.stderr)")
         let line = first.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(line.hasPrefix("offset 1 epoch "), "stdout: \(first.stdout)")

@@ -30,9 +30,9 @@ struct ClientUnitTests {
     func eventVerbatim() throws {
         let datas = [#"{ "text" : "hi \"there\" \u00e9 }{" , "n":[1, {"a":[]}] }"#, "null", "-1.5e3", #""a,b}""#, "[]", "true"]
         for data in datas {
-            let text = #"{"type":"event","stream":"channel/a/b","epoch":"e1","offset":7,"key":"k\n","data":"# + data + "}"
+            let text = #"{"type":"event","stream":"channel/demo/b","epoch":"e1","offset":7,"key":"k\n","data":"# + data + "}"
             let decoded = LatticeServerMessage.decode(text)
-            #expect(decoded == .event(LatticeEvent(stream: "channel/a/b", epoch: "e1", offset: 7, data: data, key: "k\n")))
+            #expect(decoded == .event(LatticeEvent(stream: "channel/demo/b", epoch: "e1", offset: 7, data: data, key: "k\n")))
         }
     }
 

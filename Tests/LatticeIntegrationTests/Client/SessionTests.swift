@@ -14,14 +14,15 @@ enum ClientTestSupport {
                         reconnect: ReconnectPolicy? = ReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(300)))
         async throws -> LatticeSession {
         let session = LatticeSession(url: try url(server),
-                                     options: LatticeSessionOptions(name: name, requestTimeout: .seconds(5), reconnect: reconnect))
+                                     options: LatticeSessionOptions(token: try server.token(for: name), requestTimeout: .seconds(5),
+                                                                    reconnect: reconnect))
         try await session.connect()
         return session
     }
 
     /// A fresh channel name per test.
     static func channel(_ label: String) -> String {
-        "channel/test/\(label)-\(UInt32.random(in: 0...UInt32.max))"
+        "channel/demo/\(label)-\(UInt32.random(in: 0...UInt32.max))"
     }
 
     /// Runs `body` with a deadline; fails the test if it has not finished in time.
@@ -199,12 +200,15 @@ struct SessionTests {
 struct RestartTests {
     @Test("a restarted server lost the history: the subscription gets .reset, then live events")
     func restartResets() async throws {
-        let first = try TestServerProcess.launch(ClientTestSupport.serveArguments)
+        // One data directory for both runs (tokens survive; the channel's memory history does not).
+        let dataDir = NSTemporaryDirectory() + "lattice-restart-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: dataDir) }
+        let first = try TestServerProcess.launch(ClientTestSupport.serveArguments + ["--data-dir", dataDir])
         let port = first.port
         let url = try ClientTestSupport.url(first)
         let channel = ClientTestSupport.channel("restart")
         let consumer = LatticeSession(url: url, options: LatticeSessionOptions(
-            name: "consumer", requestTimeout: .seconds(5),
+            token: try first.token(for: "consumer"), requestTimeout: .seconds(5),
             reconnect: ReconnectPolicy(baseDelay: .milliseconds(50), maxDelay: .milliseconds(400))))
         try await consumer.connect()
         let sub = try await consumer.subscribe(channel)
@@ -215,7 +219,7 @@ struct RestartTests {
         await producer.close()
         first.terminate()
 
-        var args = ClientTestSupport.serveArguments
+        var args = ClientTestSupport.serveArguments + ["--data-dir", dataDir]
         args[args.firstIndex(of: "0")!] = String(port)
         let second = try TestServerProcess.launch(args)
         defer { second.terminate() }

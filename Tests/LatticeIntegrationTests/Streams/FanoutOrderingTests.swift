@@ -2,13 +2,13 @@ import Foundation
 import Testing
 
 @Suite("streams: subscribe, publish, ordering",
-       .latticeServer(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"]),
+       .latticeServer(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0"]),
        .timeLimit(.minutes(2)))
 struct FanoutOrderingTests {
     @Test("every subscriber gets every event of a stream once, in offset order, with each publisher's order kept")
     func orderingWithSeveralPublishersAndSubscribers() async throws {
         let port = try TestServerProcess.require().port
-        let stream = "channel/acme/order"
+        let stream = "channel/demo/order"
         var subscribers: [StreamClient] = []
         for i in 0..<3 {
             let client = try await StreamClient.connect(port: port, name: "sub\(i)")
@@ -61,10 +61,10 @@ struct FanoutOrderingTests {
     func publishVerbatim() async throws {
         let port = try TestServerProcess.require().port
         let client = try await StreamClient.connect(port: port, name: "ada")
-        let subscribed = try await client.request(#"{"type":"subscribe","id":1,"stream":"channel/acme/verbatim"}"#)
+        let subscribed = try await client.request(#"{"type":"subscribe","id":1,"stream":"channel/demo/verbatim"}"#)
         let epoch = try #require(subscribed.epoch)
         let data = #"{ "text" : "h\u00e9llo",  "n":1.50e3 }"#
-        try await client.send(#"{"type":"publish","id":2,"stream":"channel/acme/verbatim","data":\#(data)}"#)
+        try await client.send(#"{"type":"publish","id":2,"stream":"channel/demo/verbatim","data":\#(data)}"#)
         var sawOK = false, sawEvent = false
         while !(sawOK && sawEvent) {
             let message = try await client.next()
@@ -73,16 +73,16 @@ struct FanoutOrderingTests {
                 #expect(message.text == #"{"type":"ok","id":2,"epoch":"\#(epoch)","offset":1}"#)
                 sawOK = true
             case "event":
-                #expect(message.text == #"{"type":"event","stream":"channel/acme/verbatim","epoch":"\#(epoch)","offset":1,"data":\#(data)}"#)
+                #expect(message.text == #"{"type":"event","stream":"channel/demo/verbatim","epoch":"\#(epoch)","offset":1,"data":\#(data)}"#)
                 sawEvent = true
             default:
                 continue
             }
         }
         // Unsubscribe: ok, and nothing of the stream afterwards.
-        let unsubscribed = try await client.request(#"{"type":"unsubscribe","id":3,"stream":"channel/acme/verbatim"}"#)
+        let unsubscribed = try await client.request(#"{"type":"unsubscribe","id":3,"stream":"channel/demo/verbatim"}"#)
         #expect(unsubscribed.text == #"{"type":"ok","id":3}"#)
-        _ = try await client.request(#"{"type":"publish","id":4,"stream":"channel/acme/verbatim","data":2}"#)
+        _ = try await client.request(#"{"type":"publish","id":4,"stream":"channel/demo/verbatim","data":2}"#)
         let pong = try await client.request(#"{"type":"ping","id":5}"#)
         #expect(pong.text == #"{"type":"ok","id":5}"#)
         await client.close()

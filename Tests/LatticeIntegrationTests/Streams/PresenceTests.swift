@@ -46,7 +46,7 @@ struct PresenceTests {
     func joinUpdateLeave() async throws {
         let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
         defer { server.terminate() }
-        let stream = "doc/d_7"
+        let stream = "channel/demo/d_7"
         let ada = try await StreamClient.connect(port: server.port, name: "Ada")
         #expect(try await ada.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         var view = PresenceModel()
@@ -94,7 +94,7 @@ struct PresenceTests {
     func noGhost() async throws {
         let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "1", "--web-root", "/nonexistent"])
         defer { server.terminate() }
-        let stream = "doc/ghosts"
+        let stream = "channel/demo/ghosts"
         let watcher = try await StreamClient.connect(port: server.port, name: "watcher")
         #expect(try await watcher.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         var view = PresenceModel()

@@ -18,7 +18,7 @@ struct RequestErrorTests {
         (#"{"id":6,"type":"subscribe","stream":"run/r 1"}"#, #"{"type":"error","id":6,"code":"invalid_stream","message":"stream name 'run/r 1' has a character ' ' at byte 5 not allowed in a segment (A-Z a-z 0-9 . _ ~ -)"}"#),
         (#"{"id":7,"type":"subscribe","stream":"run/r1","since":{"epoch":"e1","offset":-1}}"#, #"{"type":"error","id":7,"code":"wrong_type","message":"field 'since.offset' must be an integer from 0 to 9223372036854775807, not -1","stream":"run/r1"}"#),
         (#"{"id":8,"type":"subscribe","stream":"doc/d","since":{"epoch":"e","offset":1},"snapshot":true}"#, #"{"type":"error","id":8,"code":"conflicting_fields","message":"fields 'since' and 'snapshot: true' exclude each other","stream":"doc/d"}"#),
-        (#"{"id":9,"type":"publish","stream":"channel/a/b","data":1,"data":2}"#, #"{"type":"error","id":9,"code":"duplicate_field","message":"field 'data' appears more than once"}"#),
+        (#"{"id":9,"type":"publish","stream":"channel/demo/b","data":1,"data":2}"#, #"{"type":"error","id":9,"code":"duplicate_field","message":"field 'data' appears more than once"}"#),
         (#"{"id":10,"type":"publish","stream":"run/r1","data":{}}"#, #"{"type":"error","id":10,"code":"not_publishable","message":"only channel streams accept publish; 'run/r1' is a run stream","stream":"run/r1"}"#),
         (#"{"id":11,"type":"presence.set","stream":"doc/d","state":"away"}"#, #"{"type":"error","id":11,"code":"wrong_type","message":"field 'state' must be an object, not a string","stream":"doc/d"}"#),
         (#"{"id":12,"type":"presence.set","stream":"doc/d","state":{"blob":"\#(String(repeating: "x", count: 5001))"}}"#, #"{"type":"error","id":12,"code":"too_large","message":"field 'state' is 5012 bytes; the limit is 4096","stream":"doc/d"}"#),
@@ -65,7 +65,7 @@ struct RequestErrorTests {
         let client = try await StreamClient.connect(port: try TestServerProcess.require().port)
         let limit = try #require(((client.welcome.json["limits"] as? [String: Any])?["maxSubscriptions"] as? NSNumber)?.intValue)
         for i in 0...limit {
-            try await client.send(#"{"type":"subscribe","id":\#(i),"stream":"channel/many/s\#(i)"}"#)
+            try await client.send(#"{"type":"subscribe","id":\#(i),"stream":"channel/demo/many-s\#(i)"}"#)
         }
         for i in 0...limit {
             let answer = try await client.next { $0.type == "ok" || $0.type == "error" }
@@ -76,19 +76,25 @@ struct RequestErrorTests {
         await client.close()
     }
 
-    @Test("welcome carries session, identity, limits and heartbeat; a bad kind is refused at the upgrade")
+    @Test("welcome carries session, the token's identity, limits and heartbeat; no or a forged token is refused with 401")
     func welcome() async throws {
-        let port = try TestServerProcess.require().port
+        let server = try TestServerProcess.require()
+        let port = server.port
         let client = try await StreamClient.connect(port: port, name: "Ada Lovelace", kind: "bot")
         let identity = try #require(client.welcome.json["identity"] as? [String: Any])
         #expect(identity["name"] as? String == "Ada Lovelace")
         #expect(identity["kind"] as? String == "bot")
+        #expect((identity["id"] as? String)?.hasPrefix("u_") == true)
         #expect(client.session.count == 16)
         #expect(client.welcome.json["heartbeatSeconds"] as? NSNumber == 0)
         await client.close()
-        let anonymous = try await StreamClient.connect(port: port)
-        #expect((anonymous.welcome.json["identity"] as? [String: Any])?["name"] as? String == "anonymous-\(anonymous.session)")
-        await anonymous.close()
-        await #expect(throws: (any Error).self) { _ = try await StreamClient.connect(port: port, name: "x", kind: "robot") }
+        for credential in [nil, "lat_t_0123456789abcdef_forgedsecret", "not-a-token"] as [String?] {
+            let socket = try RawWebSocket(port: port, timeout: 5)
+            var headers = [("Sec-WebSocket-Protocol", "lattice.v1")]
+            if let credential { headers.append(("Authorization", "Bearer \(credential)")) }
+            try socket.write(handshakeRequest(path: "/ws", headers: headers))
+            let response = try socket.readHTTPResponse()
+            #expect(response.status == 401, "credential \(credential ?? "none")")
+        }
     }
 }

@@ -6,9 +6,9 @@ struct ResumeTests {
     @Test("a subscriber killed mid-stream resumes with since: recovered, no gap, no duplicate, while a publisher publishes")
     func resumeWithoutGap() async throws {
         let server = try TestServerProcess.launch(
-            ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--history-events", "100000"])
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0", "--history-events", "100000"])
         defer { server.terminate() }
-        let stream = "channel/acme/resume"
+        let stream = "channel/demo/resume"
         let total = 3000
         let first = try await StreamClient.connect(port: server.port, name: "reader")
         _ = try await first.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
@@ -48,9 +48,9 @@ struct ResumeTests {
     @Test("recovered:false when history no longer reaches, when the epoch differs, and when the offset is ahead")
     func notRecovered() async throws {
         let server = try TestServerProcess.launch(
-            ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--history-events", "5"])
+            ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0", "--history-events", "5"])
         defer { server.terminate() }
-        let stream = "channel/acme/short"
+        let stream = "channel/demo/short"
         let client = try await StreamClient.connect(port: server.port)
         var epoch = ""
         for n in 1...20 {

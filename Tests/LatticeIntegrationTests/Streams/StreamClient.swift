@@ -41,14 +41,17 @@ final class StreamClient: Sendable {
     /// The `welcome` this connection received.
     var welcome: LatticeMessage { LatticeMessage(welcomeText.withLock { $0 }) }
 
-    /// Connects to `lattice serve` on `port` as `name` (query `?name=…&kind=…`) and reads `welcome`.
-    static func connect(port: Int, name: String? = nil, kind: String? = nil) async throws -> StreamClient {
-        var query: [String] = []
-        if let name { query.append("name=\(name.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? name)") }
-        if let kind { query.append("kind=\(kind)") }
-        let url = try #require(WebSocketURL("ws://127.0.0.1:\(port)/ws" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))))
+    /// Connects to `lattice serve` on `port` as user `name` (an editor of `demo`, or a bot with
+    /// `kind: "bot"`; one token per name, made by the suite's server) and reads `welcome`.
+    /// `token` overrides the credential.
+    static func connect(port: Int, name: String? = nil, kind: String? = nil, role: String = "editor",
+                        token: String? = nil) async throws -> StreamClient {
+        let server = try TestServerProcess.on(port: port)
+        let credential = try token ?? server.token(for: name ?? "anonymous", role: role, bot: kind == "bot")
+        let url = try #require(WebSocketURL("ws://127.0.0.1:\(port)/ws"))
         let connection = try await WebSocketClient.connect(
-            to: url, options: WebSocketClientOptions(subprotocols: ["lattice.v1"], connectTimeout: .seconds(5)))
+            to: url, options: WebSocketClientOptions(headers: ["Authorization": "Bearer \(credential)"],
+                                                     subprotocols: ["lattice.v1"], connectTimeout: .seconds(5)))
         let client = StreamClient(connection: connection)
         client.startPump()
         let first = try await client.next()
@@ -140,7 +143,9 @@ extension RawWebSocket {
     /// Opens `/ws` with the lattice.v1 subprotocol and reads `welcome`.
     static func lattice(port: Int, name: String, timeout: Double = 5) throws -> RawWebSocket {
         let socket = try RawWebSocket(port: port, timeout: timeout)
-        try socket.write(handshakeRequest(path: "/ws?name=\(name)", headers: [("Sec-WebSocket-Protocol", "lattice.v1")]))
+        let token = try TestServerProcess.on(port: port).token(for: name)
+        try socket.write(handshakeRequest(path: "/ws", headers: [("Sec-WebSocket-Protocol", "lattice.v1"),
+                                                                 ("Authorization", "Bearer \(token)")]))
         let response = try socket.readHTTPResponse()
         guard response.status == 101 else { throw StreamClientError(description: "handshake refused: \(response)") }
         let welcome = try socket.readLattice()

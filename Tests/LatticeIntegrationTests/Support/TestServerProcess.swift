@@ -35,9 +35,23 @@ final class TestServerProcess: Sendable {
     private let watchFD: Int32
     private let stderrPath: String
     private let exitStatus = Mutex<Int32?>(nil)
+    /// `lattice serve`: its data directory (made for the test unless the arguments name one;
+    /// removed at `terminate` when made here) and the admin token its first start printed.
+    let dataDir: String?
+    private let ownsDataDir: Bool
+    let adminToken: String?
+    private let tokens = Mutex<[String: String]>([:])
 
     /// The server of the innermost suite that declared one with a trait.
     @TaskLocal static var current: TestServerProcess?
+
+    /// Running servers by port, so clients given only a port find their server's tokens.
+    private static let byPort = Mutex<[Int: TestServerProcess]>([:])
+
+    /// The running server listening on `port`.
+    static func on(port: Int, sourceLocation: SourceLocation = #_sourceLocation) throws -> TestServerProcess {
+        try #require(byPort.withLock { $0[port] }, "no test server on port \(port)", sourceLocation: sourceLocation)
+    }
 
     /// The server the current suite started, or a clear failure.
     static func require(sourceLocation: SourceLocation = #_sourceLocation) throws -> TestServerProcess {
@@ -46,7 +60,10 @@ final class TestServerProcess: Sendable {
     }
 
     private init(pid: pid_t, host: String, port: Int, arguments: [String], startupOutput: String,
-                 stdoutFD: Int32, watchFD: Int32, stderrPath: String) {
+                 stdoutFD: Int32, watchFD: Int32, stderrPath: String, dataDir: String?, ownsDataDir: Bool) {
+        self.dataDir = dataDir
+        self.ownsDataDir = ownsDataDir
+        self.adminToken = Self.firstToken(in: startupOutput)
         self.pid = pid
         self.host = host
         self.port = port
@@ -97,6 +114,19 @@ final class TestServerProcess: Sendable {
     /// listening line. The arguments should include `--port 0`.
     static func launch(_ arguments: [String], binary: String? = nil, startupTimeout: Double = 15) throws -> TestServerProcess {
         let path = try binary ?? locateBinary()
+        var arguments = arguments
+        var dataDir: String? = nil
+        var ownsDataDir = false
+        if arguments.first == "serve" {
+            if let flag = arguments.firstIndex(of: "--data-dir"), flag + 1 < arguments.count {
+                dataDir = arguments[flag + 1]
+            } else {
+                let made = NSTemporaryDirectory() + "lattice-test-data-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+                arguments += ["--data-dir", made]
+                dataDir = made
+                ownsDataDir = true
+            }
+        }
 
         let stderrPath = NSTemporaryDirectory() + "lattice-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).stderr"
         let errFD = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
@@ -159,9 +189,12 @@ final class TestServerProcess: Sendable {
         }
         while true {
             if let (host, port) = parseListeningLine(output) {
-                return TestServerProcess(pid: pid, host: host, port: port, arguments: arguments,
-                                         startupOutput: String(decoding: output, as: UTF8.self),
-                                         stdoutFD: stdoutFD, watchFD: watchFD, stderrPath: stderrPath)
+                let server = TestServerProcess(pid: pid, host: host, port: port, arguments: arguments,
+                                               startupOutput: String(decoding: output, as: UTF8.self),
+                                               stdoutFD: stdoutFD, watchFD: watchFD, stderrPath: stderrPath,
+                                               dataDir: dataDir, ownsDataDir: ownsDataDir)
+                byPort.withLock { $0[port] = server }
+                return server
             }
             let remaining = deadline.timeIntervalSinceNow
             var failure: TestServerError? = nil
@@ -181,6 +214,7 @@ final class TestServerProcess: Sendable {
                 }
             }
             if let failure {
+                if ownsDataDir, let dataDir { try? FileManager.default.removeItem(atPath: dataDir) }
                 stop(pid: pid, grace: 1)
                 close(stdoutFD)
                 close(watchFD)
@@ -203,6 +237,47 @@ final class TestServerProcess: Sendable {
         return nil
     }
 
+    // MARK: identities
+
+    /// The first `lat_t_…` token in `text` (the first start's admin token).
+    static func firstToken(in text: String) -> String? {
+        guard let range = text.range(of: #"lat_t_[0-9a-f]{16}_[A-Za-z0-9_-]+"#, options: .regularExpression) else { return nil }
+        return String(text[range])
+    }
+
+    /// A token of user `name` with `role` in `workspace` (made once per name, workspace and
+    /// role with `lattice admin token create` on this server's data directory, then reused, so
+    /// several connections of one name are one identity).
+    func token(for name: String, role: String = "editor", bot: Bool = false, workspace: String = "demo") throws -> String {
+        let key = "\(name)|\(workspace)|\(role)|\(bot)"
+        if let known = tokens.withLock({ $0[key] }) { return known }
+        guard let dataDir else { throw TestServerError(description: "token(for:): not a lattice serve process") }
+        var args = ["admin", "token", "create", "--data-dir", dataDir, "--workspace", workspace, "--role", role, "--name", name]
+        if bot { args.append("--bot") }
+        let (status, out, err) = try Self.runToCompletion(try Self.locateBinary(), args)
+        guard status == 0, let token = Self.firstToken(in: out) else {
+            throw TestServerError(description: "lattice \(args.joined(separator: " ")) failed (\(status)): \(out) \(err)")
+        }
+        tokens.withLock { $0[key] = token }
+        return token
+    }
+
+    /// Runs a short command and returns its exit status, standard output and error.
+    static func runToCompletion(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
     // MARK: stopping
 
     /// Stops the process: SIGTERM, then SIGKILL after `grace` seconds. Idempotent.
@@ -215,6 +290,8 @@ final class TestServerProcess: Sendable {
             close(stdoutFD)
             close(watchFD)
             unlink(stderrPath)
+            if ownsDataDir, let dataDir { try? FileManager.default.removeItem(atPath: dataDir) }
+            Self.byPort.withLock { if $0[port] === self { $0.removeValue(forKey: port) } }
             status = result
             return result
         }

@@ -1,0 +1,31 @@
+import Foundation
+import LatticeAuth
+
+/// The first start on an empty data directory: an admin user, the `demo` workspace, and a
+/// token to sign in with.
+public enum Bootstrap {
+    public static let demoWorkspace = "demo"
+    /// The first admin token's lifetime: long enough to sign in and make proper tokens.
+    public static let adminTokenLifetime: TimeInterval = 86_400
+
+    /// On an empty store, creates them and returns the lines to print (sign-in link, token);
+    /// nil on any later start, so nothing secret is printed twice.
+    public static func bootstrapIfEmpty(store: any IdentityStore, baseURL: String, now: Date = Date()) async throws -> String? {
+        guard try await store.userCount() == 0 else { return nil }
+        let admin = IdentityFactory.user(name: "admin", isAdmin: true, now: now)
+        try await store.createUser(admin)
+        try await store.createWorkspace(Workspace(id: demoWorkspace, name: "Demo workspace", createdAt: now), owner: admin.id)
+        let (token, record) = IdentityFactory.token(for: admin.id, kind: .api, scopes: Set(TokenScope.allCases),
+                                                    label: "first start", expiresIn: adminTokenLifetime, now: now)
+        try await store.insertToken(record)
+        try await store.appendAudit(AuditEntry(at: now, actorID: admin.id, action: "user.create", workspaceID: nil,
+                                               target: admin.id, detail: "first start: admin"))
+        try await store.appendAudit(AuditEntry(at: now, actorID: admin.id, action: "workspace.create",
+                                               workspaceID: demoWorkspace, target: demoWorkspace, detail: "first start"))
+        return """
+            lattice: first start: created the admin user 'admin' (\(admin.id)) and the workspace '\(demoWorkspace)'
+            lattice: sign in at \(baseURL)/signin?token=\(token)
+            lattice: admin token (valid 24 hours, shown once): \(token)
+            """
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import LatticeAuth
+@testable import LatticeStore
+import LatticeStreams
+import Testing
+
+@Suite struct MigrationTests {
+    @Test func emptyDatabaseMigratesToLatest() async throws {
+        try await withTemporaryDirectory { directory in
+            try SQLiteStore.open(directory: directory).close()
+            let queue = try DatabaseQueue(path: databasePath(directory))
+            let tables = ["users", "workspaces", "members", "tokens", "invitations", "audit", "streams",
+                          "stream_events", "durable_channels"]
+            let (applied, existing, tokenIndexes) = try queue.read { db in
+                (try SQLiteStore.migrator.appliedMigrations(db),
+                 try tables.filter { try db.tableExists($0) },
+                 try db.indexes(on: "tokens").map(\.name))
+            }
+            try queue.close()
+            #expect(applied == SQLiteStore.schemaVersions)
+            #expect(existing == tables)
+            #expect(tokenIndexes.contains("tokens_by_user"))
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2"])
+        }
+    }
+
+    @Test func v1DataSurvivesMigrationToLatest() async throws {
+        try await withTemporaryDirectory { directory in
+            let queue = try DatabaseQueue(path: databasePath(directory))
+            try SQLiteStore.migrator.migrate(queue, upTo: "v1")
+            #expect(try await queue.read { db in try db.tableExists("durable_channels") } == false)
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users VALUES ('u_1', 'Ada', 'user', 1, 1700000000000);
+                    INSERT INTO workspaces VALUES ('ws', 'Workspace', 1700000000000);
+                    INSERT INTO members VALUES ('ws', 'u_1', 'owner');
+                    INSERT INTO tokens VALUES ('t_1', 'u_1', 'api', x'0102', 'read,write', NULL, '[]', 'ci',
+                                               1700000000000, NULL, NULL);
+                    INSERT INTO streams VALUES ('doc/ws/a', '00000000000000ab', 2, 1);
+                    INSERT INTO stream_events VALUES ('doc/ws/a', 1, CAST('{"n":1}' AS BLOB), NULL, 1700000000000);
+                    INSERT INTO stream_events VALUES ('doc/ws/a', 2, CAST('{"n":2}' AS BLOB), 'k', 1700000000001);
+                    """)
+            }
+            try queue.close()
+
+            let store = try SQLiteStore.open(directory: directory)
+            defer { store.close() }
+            #expect(try await store.user(id: "u_1") == User(id: "u_1", name: "Ada", kind: .user, isAdmin: true, createdAt: t0))
+            #expect(try await store.memberships(of: "u_1") == ["ws": .owner])
+            let token = try #require(try await store.token(id: "t_1"))
+            #expect(token.scopes == [.read, .write] && token.secretHash == Data([1, 2]) && token.label == "ci")
+            #expect(store.head(of: "doc/ws/a") == DurableStreamHead(epoch: StreamEpoch("00000000000000ab"),
+                                                                    newestOffset: 2, oldestOffset: 1))
+            let events = try await store.read(stream: "doc/ws/a", after: 0, limit: 10)
+            #expect(events.map(\.string) == [#"{"n":1}"#, #"{"n":2}"#] && events[1].key == "k")
+            // v2 works on the migrated file, and appends continue the old stream.
+            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true)
+            #expect(try store.durableChannels() == ["channel/ws/general"])
+            #expect(await append(store, "doc/ws/a", "3") == .success(3))
+        }
+    }
+}

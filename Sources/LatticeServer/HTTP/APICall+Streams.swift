@@ -1,0 +1,67 @@
+import Foundation
+import LatticeAuth
+import LatticeProtocol
+import LatticeStreams
+
+/// The audit log, channel durability and durable stream history.
+extension APICall {
+    func readAudit(workspace ws: String?) async throws -> HTTPResponse {
+        let p = try await authenticate()
+        if let ws {
+            try require(p, .readAudit, in: ws, "read the audit log of \(ws)")
+        } else {
+            try require(Policy.can(p, .readAllAudit), p, "read the server's audit log")
+        }
+        let limit = try queryInt("limit", default: 100, in: 1...1000)
+        let before = try request.query["before"].flatMap { raw -> Int64? in
+            guard !raw.isEmpty else { return nil }
+            guard let id = Int64(raw), id > 0 else { throw APIError.badRequest("before must be a positive entry id") }
+            return id
+        }
+        let entries = try await store.audit(workspaceID: ws, limit: limit, beforeID: before)
+        return .json(.ok, .object([("entries", .array(entries.map(RecordJSON.audit))),
+                                   ("next", entries.count == limit ? entries.last.map { .int($0.id) } ?? .null : .null)]))
+    }
+
+    func setChannel(_ ws: String, _ name: String) async throws -> HTTPResponse {
+        let p = try await authenticate()
+        try require(p, .manageMembers, in: ws, "configure channels of \(ws)")
+        if let problem = Validation.segment(name, what: "a channel name") { throw APIError.badRequest(problem) }
+        _ = try await existingWorkspace(ws)
+        guard let durable = try body().bool("durable") else { throw APIError.badRequest("durable (true or false) is required") }
+        try await services.setChannelDurable(ws, name, durable)
+        access.audit("channel.durable", actor: p.user.id, workspace: ws, target: "channel/\(ws)/\(name)",
+                     detail: durable ? "durable" : "ephemeral", address: request.remoteAddress)
+        return .json(.ok, .object([("stream", .string("channel/\(ws)/\(name)")), ("durable", .bool(durable))]))
+    }
+
+    /// History of a durable stream from the store: events with offsets `after + 1 …`.
+    func streamEvents(_ name: String) async throws -> HTTPResponse {
+        let p = try await authenticate()
+        let stream: StreamName
+        switch StreamName.parse(name) {
+        case .success(let parsed): stream = parsed
+        case .failure(let error): throw APIError.badRequest("bad stream name: \(error.message)")
+        }
+        guard let ws = access.workspace(of: stream) else { throw APIError.notFound("no stream \(name)") }
+        try require(p, .read, in: ws, "read \(name)", target: name)
+        guard stream.kind != .channel || services.isDurableChannel(stream.name) else {
+            throw APIError.notFound("\(name) is not durable: its history is not stored (subscribe over /ws instead)")
+        }
+        let afterRaw = request.query["after"] ?? ""
+        guard let after = afterRaw.isEmpty ? 0 : UInt64(afterRaw) else { throw APIError.badRequest("after must be an offset (0 or more)") }
+        let limit = try queryInt("limit", default: 100, in: 1...1000)
+        let events = try await services.streams.read(stream: stream.name, after: after, limit: limit)
+        let head = services.streams.head(of: stream.name)
+        let items: [JSONValue] = events.map { event in
+            var pairs: [(String, JSONValue)] = [("offset", .int(Int64(event.offset))),
+                                                ("data", .raw(String(buffer: event.data)))]
+            if let key = event.key { pairs.append(("key", .string(key))) }
+            pairs.append(("time", .date(Date(timeIntervalSince1970: Double(event.timeMillis) / 1000))))
+            return .object(pairs)
+        }
+        return .json(.ok, .object([("stream", .string(stream.name)), ("epoch", .string(head.epoch.rawValue)),
+                                   ("newest", .int(Int64(head.newestOffset))), ("oldest", .int(Int64(head.oldestOffset))),
+                                   ("events", .array(items))]))
+    }
+}

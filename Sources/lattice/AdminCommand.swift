@@ -1,0 +1,246 @@
+import ArgumentParser
+import Foundation
+import LatticeAuth
+import LatticeServer
+import LatticeStore
+
+/// `lattice admin`: identity administration on the local database, without the server (or
+/// next to it: SQLite in WAL mode lets both use the file). Role changes made here reach live
+/// sessions at their next connection; the REST API applies them at once.
+struct AdminCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin",
+        abstract: "Manage users, workspaces, members, tokens and invitations in the local database.",
+        discussion: """
+            Every subcommand works on DATA_DIR/lattice.sqlite (--data-dir, env LATTICE_DATA_DIR, \
+            default ./lattice-data) and may run while `lattice serve` does. Changes made here reach \
+            live WebSocket sessions when they next connect; the REST API (docs/api.md) applies \
+            role changes and revocations to live sessions at once.
+            """,
+        subcommands: [AdminInitCommand.self, AdminUserCommand.self, AdminWorkspaceCommand.self, AdminMemberCommand.self,
+                      AdminTokenCommand.self, AdminInviteCommand.self, AdminAuditCommand.self]
+    )
+}
+
+extension StoreOptions {
+    /// Opens the store, runs `body`, closes the store; any failure is one clear line on
+    /// standard error and exit status 1.
+    func withStore<T>(_ command: String, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+        let store: SQLiteStore
+        do {
+            store = try open()
+        } catch {
+            printError("lattice admin \(command): \(error)")
+            throw ExitCode(1)
+        }
+        defer { store.close() }
+        do {
+            return try await body(store)
+        } catch let error as AdminError {
+            printError("lattice admin \(command): \(error.message)")
+            throw ExitCode(1)
+        } catch let error as IdentityStoreError {
+            printError("lattice admin \(command): \(AdminError.describe(error))")
+            throw ExitCode(1)
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            printError("lattice admin \(command): \(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct AdminError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+
+    static func describe(_ error: IdentityStoreError) -> String {
+        switch error {
+        case .alreadyExists(let what): "\(what) already exists"
+        case .notFound(let what): "\(what) not found"
+        case .invitationUnusable(let state): "the invitation is \(state.rawValue)"
+        case .lastOwner(let ws): "workspace \(ws) must keep at least one owner"
+        case .storeFailed(let why): "the store failed: \(why)"
+        }
+    }
+}
+
+/// What `lattice admin` writes to the audit log: no acting user, the detail says it was the CLI.
+func adminAudit(_ store: SQLiteStore, _ action: String, workspace: String? = nil, target: String?, detail: String) async {
+    let entry = AuditEntry(at: Date(), actorID: nil, action: action, workspaceID: workspace, target: target,
+                           detail: "lattice admin: " + detail)
+    do { try await store.appendAudit(entry) } catch { printError("warning: audit write failed (\(action)): \(error)") }
+}
+
+func parseRole(_ name: String) throws -> Role {
+    guard let role = Role(rawValue: name) else { throw ValidationError("--role must be viewer, editor or owner") }
+    return role
+}
+
+func parseScopes(_ list: String) throws -> Set<TokenScope> {
+    var scopes: Set<TokenScope> = []
+    for name in list.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+        guard let scope = TokenScope(rawValue: name) else { throw ValidationError("unknown scope '\(name)'; use read, write, manage") }
+        scopes.insert(scope)
+    }
+    guard !scopes.isEmpty else { throw ValidationError("--scopes must name at least one of read, write, manage") }
+    return scopes
+}
+
+func requireUser(_ store: SQLiteStore, _ id: String) async throws -> User {
+    guard let user = try await store.user(id: id) else { throw AdminError("no user \(id) (see `lattice admin user list`)") }
+    return user
+}
+
+func requireWorkspace(_ store: SQLiteStore, _ id: String) async throws -> Workspace {
+    guard let workspace = try await store.workspace(id: id) else { throw AdminError("no workspace \(id) (see `lattice admin workspace list`)") }
+    return workspace
+}
+
+// MARK: init
+
+struct AdminInitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "init",
+        abstract: "On an empty database: create user admin, workspace demo and a sign-in token (prints them).")
+
+    @OptionGroup var store: StoreOptions
+    @Option(help: "Base URL printed in the sign-in link.") var baseURL = "http://127.0.0.1:8080"
+
+    func run() async throws {
+        let lines = try await store.withStore("init") { store in
+            try await Bootstrap.bootstrapIfEmpty(store: store, baseURL: baseURL)
+        }
+        guard let lines else {
+            printError("lattice admin init: the database in \(store.directory) already has users; nothing done")
+            throw ExitCode(1)
+        }
+        printLine(lines)
+    }
+}
+
+// MARK: users
+
+struct AdminUserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Create and list users.",
+                                                    subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; prints its id.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Display name.") var name: String
+        @Flag(help: "A bot rather than a person.") var bot = false
+        @Flag(help: "A server administrator.") var admin = false
+
+        func run() async throws {
+            if let problem = Validation.displayName(name) { throw ValidationError(problem) }
+            let user = IdentityFactory.user(name: name, kind: bot ? .bot : .user, isAdmin: admin)
+            try await store.withStore("user create") { store in
+                try await store.createUser(user)
+                await adminAudit(store, "user.create", target: user.id, detail: "\(name) (\(user.kind.rawValue)\(admin ? ", admin" : ""))")
+            }
+            printLine(user.id)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users: ID KIND ADMIN NAME.")
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let users = try await store.withStore("user list") { try await $0.users() }
+            for user in users.sorted(by: { $0.createdAt < $1.createdAt }) {
+                printLine("\(user.id)  \(user.kind.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(user.isAdmin ? "admin" : "-    ")  \(user.name)")
+            }
+        }
+    }
+}
+
+// MARK: workspaces
+
+struct AdminWorkspaceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Create and list workspaces.",
+                                                    subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a workspace owned by a user.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Workspace id (1–64 of A-Z a-z 0-9 . _ ~ -).") var id: String
+        @Option(help: "Display name (default: the id).") var name: String?
+        @Option(help: "User id of its first owner.") var owner: String
+
+        func run() async throws {
+            if let problem = Validation.segment(id, what: "a workspace id") { throw ValidationError(problem) }
+            let name = self.name ?? id
+            if let problem = Validation.displayName(name) { throw ValidationError(problem) }
+            try await store.withStore("workspace create") { store in
+                _ = try await requireUser(store, owner)
+                try await store.createWorkspace(Workspace(id: id, name: name, createdAt: Date()), owner: owner)
+                await adminAudit(store, "workspace.create", workspace: id, target: id, detail: "\(name), owner \(owner)")
+            }
+            printLine(id)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List workspaces: ID MEMBERS NAME.")
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let rows = try await store.withStore("workspace list") { store in
+                var rows: [(Workspace, Int)] = []
+                for workspace in try await store.workspaces() {
+                    rows.append((workspace, try await store.members(of: workspace.id).count))
+                }
+                return rows
+            }
+            for (workspace, members) in rows {
+                printLine("\(workspace.id)  \(members)  \(workspace.name)")
+            }
+        }
+    }
+}
+
+// MARK: members
+
+struct AdminMemberCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "member", abstract: "Set or remove a member's role.",
+                                                    subcommands: [Set_.self, Remove.self])
+
+    struct Set_: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Add a member or change its role.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Workspace id.") var workspace: String
+        @Option(help: "User id.") var user: String
+        @Option(help: "viewer, editor or owner.") var role: String
+
+        func run() async throws {
+            let role = try parseRole(self.role)
+            try await store.withStore("member set") { store in
+                _ = try await requireWorkspace(store, workspace)
+                _ = try await requireUser(store, user)
+                let previous = try await store.memberships(of: user)[workspace]
+                try await store.setRole(role, of: user, in: workspace)
+                await adminAudit(store, previous == nil ? "member.add" : "member.role", workspace: workspace, target: user,
+                                 detail: previous.map { "\($0.rawValue) → \(role.rawValue)" } ?? role.rawValue)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a member.")
+        @OptionGroup var store: StoreOptions
+        @Option(help: "Workspace id.") var workspace: String
+        @Option(help: "User id.") var user: String
+
+        func run() async throws {
+            try await store.withStore("member remove") { store in
+                guard try await store.removeMember(user, from: workspace) else {
+                    throw AdminError("\(user) is not a member of \(workspace)")
+                }
+                await adminAudit(store, "member.remove", workspace: workspace, target: user, detail: "removed")
+            }
+        }
+    }
+}

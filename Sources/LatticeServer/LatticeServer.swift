@@ -46,7 +46,7 @@ public enum LatticeHTTPServer {
                             SessionHandler(hub: hub, access: access, subprotocol: accepted.subprotocol, principal: principal,
                                            rateLimits: rateLimits))
                     },
-                    httpHandlers: [PlainHTTPHandler(routes: .lattice(files, webSocketPath: webSocketPath))]
+                    httpHandlers: [HTTPRequestHandler(routes: HTTPRoutes(files: files, webSocketPath: webSocketPath, services: services))]
                 )
             }
         }

@@ -9,8 +9,6 @@ final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, Se
     enum Routes: Sendable {
         /// `lattice echo`: every plain request is told to upgrade.
         case upgradeOnly
-        /// `lattice serve`: health, the web app, and the WebSocket endpoint.
-        case lattice(StaticFiles, webSocketPath: String)
     }
 
     private let routes: Routes
@@ -63,21 +61,6 @@ final class PlainHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, Se
         switch routes {
         case .upgradeOnly:
             return upgradeRequired
-        case .lattice(let files, let webSocketPath):
-            let path = String(head.uri.prefix { $0 != "?" })
-            guard head.method == .GET || head.method == .HEAD else {
-                return .text(.methodNotAllowed, "method \(head.method) is not allowed here", headers: ["Allow": "GET, HEAD"])
-            }
-            if path == "/healthz" {
-                var body = ByteBuffer()
-                body.writeString("{\"status\":\"ok\"}\n")
-                return Response(status: .ok, headers: ["Content-Type": "application/json", "Cache-Control": "no-store"], body: body)
-            }
-            if path == webSocketPath { return upgradeRequired }
-            if let file = files.file(for: path) {
-                return Response(status: .ok, headers: ["Content-Type": file.contentType, "Cache-Control": "no-cache"], body: file.body)
-            }
-            return .text(.notFound, "not found: \(path)")
         }
     }
 }

@@ -37,21 +37,23 @@ enum Frames {
         text { ServerMessage.recovered(stream: stream, recovered: recovered, epoch: epoch.rawValue, offset: Int(offset), into: &$0) }
     }
 
-    static func presence(stream: StreamName, members: [PresenceMember]) -> ByteBuffer {
-        text(capacity: 256) { ServerMessage.presence(stream: stream, members: members.map(member), into: &$0) }
+    static func presence(stream: StreamName, members: [PresenceMember], names: [String: String]) -> ByteBuffer {
+        text(capacity: 256) { ServerMessage.presence(stream: stream, members: members.map { member($0, names) }, into: &$0) }
     }
 
-    static func presenceDiff(stream: StreamName, joins: [PresenceMember], leaves: [PresenceMember], updates: [PresenceMember]) -> ByteBuffer {
+    static func presenceDiff(stream: StreamName, joins: [PresenceMember], leaves: [PresenceMember], updates: [PresenceMember],
+                             names: [String: String]) -> ByteBuffer {
         text(capacity: 256) {
-            ServerMessage.presenceDiff(stream: stream, joins: joins.map(member), leaves: leaves.map(member),
-                                       updates: updates.map(member), into: &$0)
+            ServerMessage.presenceDiff(stream: stream, joins: joins.map { member($0, names) }, leaves: leaves.map { member($0, names) },
+                                       updates: updates.map { member($0, names) }, into: &$0)
         }
     }
 
-    /// A presence member as the protocol shows it; the identity's id is its display name.
-    static func member(_ member: PresenceMember) -> ServerMessage.Member {
+    /// A presence member as the protocol shows it: its user id and display name.
+    static func member(_ member: PresenceMember, _ names: [String: String]) -> ServerMessage.Member {
         ServerMessage.Member(
-            identity: Identity(id: member.identity, name: member.identity, kind: Identity.Kind(rawValue: member.kind.rawValue) ?? .user),
+            identity: Identity(id: member.identity, name: names[member.identity] ?? member.identity,
+                               kind: Identity.Kind(rawValue: member.kind.rawValue) ?? .user),
             metas: member.metas.map { ServerMessage.Meta(conn: sessionString($0.conn.rawValue), state: RawJSON(trusted: $0.state)) })
     }
 

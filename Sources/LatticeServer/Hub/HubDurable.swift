@@ -81,7 +81,7 @@ extension LoopContext {
                 stream.catchingUp.remove(sub)
                 for event in attachment.backlog { frames.append(event.payload) }
                 flushPresence(stream, now: now)
-                frames.append(Frames.presence(stream: name, members: stream.presence.fullState()))
+                frames.append(Frames.presence(stream: name, members: stream.presence.fullState(), names: stream.names))
                 stream.subscribers[sub] = HubStream.Subscriber(session: session)
                 send(frames, to: session, stream: name, sub: sub, next: nil)
             case .needsStore(let range):

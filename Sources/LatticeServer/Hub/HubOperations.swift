@@ -46,7 +46,7 @@ extension LoopContext {
         // thousands of monitors must not cost a diff to everyone per subscriber. Settle pending
         // diffs first so the full state and later diffs compose exactly for the newcomer.
         flushPresence(stream, now: now)
-        frames.append(Frames.presence(stream: name, members: stream.presence.fullState()))
+        frames.append(Frames.presence(stream: name, members: stream.presence.fullState(), names: stream.names))
         stream.subscribers[sub] = HubStream.Subscriber(session: session)
         reply(session, seq: seq, SessionReply(frames: frames, activates: (name, sub)))
     }
@@ -99,6 +99,7 @@ extension LoopContext {
         switch stream.presence.set(conn: session.conn, identity: identity.id, kind: PresenceMemberKind(identity.kind.rawValue),
                                    state: state, now: now) {
         case .accepted:
+            stream.names[identity.id] = identity.name
             frame = Frames.ok(id: requestID)
         case .tooManyMetas:
             frame = Frames.error(ProtocolError(.tooLarge, "the presence of '\(name)' is full", id: requestID, stream: name))
@@ -130,7 +131,7 @@ extension LoopContext {
         guard var subscriber = stream.subscribers[sub] else { return }
         var items: [Delivery.Item] = prefix
         if subscriber.presenceStale {
-            items.append(.frame(Frames.presence(stream: name, members: stream.presence.fullState())))
+            items.append(.frame(Frames.presence(stream: name, members: stream.presence.fullState(), names: stream.names)))
             subscriber.presenceStale = false
         }
         var closed = false

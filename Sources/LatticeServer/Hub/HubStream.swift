@@ -21,6 +21,8 @@ final class HubStream {
     var catchingUp: Set<SubscriberID> = []
     var presence: PresenceTable
     var subscribers: [SubscriberID: Subscriber] = [:]
+    /// Display names of the identities present (presence shows `id` and `name`).
+    var names: [String: String] = [:]
     /// The members subscribers were last told about (for the last metas of `leaves`).
     var publishedMembers: [String: PresenceMember] = [:]
     var presenceTimer: Scheduled<Void>?

@@ -96,7 +96,7 @@ final class LoopContext {
             }
             for member in diff.joins { stream.publishedMembers[member.identity] = member }
             for member in diff.updates { stream.publishedMembers[member.identity] = member }
-            let frame = Frames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates)
+            let frame = Frames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates, names: stream.names)
             var batches = [[Delivery]](repeating: [], count: loopCount)
             for (sub, subscriber) in stream.subscribers {
                 if subscriber.paused {

@@ -4,8 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# System libraries the build links against (zlib for permessage-deflate).
-source scripts/ensure-zlib.sh
+# System libraries the build links against (zlib, libcrypto, SQLite).
+source scripts/ensure-libs.sh
 
 # Python interop peers (websockets), pinned, in a project virtualenv.
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import websockets" 2>/dev/null; then

@@ -129,6 +129,11 @@ struct BenchFanoutCommand: AsyncParsableCommand {
             }
             return (acked, errors, inFlight)
         }
+        func ackHistogram() async throws -> Histogram<UInt64> {
+            var merged = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+            for (channel, handler) in pubs { merged.add(try await channel.eventLoop.submit { handler.ackLatency }.get()) }
+            return merged
+        }
         func deliveredTotal() async throws -> UInt64 {
             var total: UInt64 = 0
             for (loop, recorder) in recorders.values { total += try await loop.submit { recorder.count }.get() }
@@ -154,6 +159,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
             delivered += count
             parseErrors += errors
         }
+        let acks = try await ackHistogram()
         let subscribersClosed = subs.filter { !$0.0.isActive }.count
         let channels = subs.map { $0.0 } + pubs.map { $0.0 }
         for channel in channels {
@@ -187,7 +193,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
             ("published_per_second", Double(totals.acked) / duration),
             ("delivered_per_second", Double(delivered) / duration),
             ("delivery_ratio", ratio),
-        ] + BenchReport.latencyFields(merged))
+        ] + BenchReport.latencyFields(merged) + BenchReport.latencyFields(acks, prefix: "ack_latency"))
         report.print(json: json)
     }
 
@@ -339,6 +345,13 @@ final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
     private(set) var acked: UInt64 = 0
     private(set) var errors: UInt64 = 0
     private(set) var inFlight = 0
+    /// Send times of the publishes not answered yet, oldest first: the server answers each
+    /// connection's requests in order, so an answer belongs to the oldest.
+    private var sendTimes: [UInt64] = []
+    private var sendHead = 0
+    /// Publish → `ok` latency in microseconds (for durable streams: includes the commit).
+    private(set) var ackLatency = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000,
+                                                     numberOfSignificantValueDigits: .three)
 
     init(stream: String, size: Int, rate: Double?, maxInFlight: Int) {
         self.prefix = "\",\"stream\":\(LatticeJSON.quote(stream)),\"data\":{\"t\":"
@@ -396,6 +409,7 @@ final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
         buffer.writeString("\"}}")
         sent += 1
         inFlight += 1
+        sendTimes.append(now.uptimeNanoseconds)
         context.write(wrapOutboundOut(.message(WebSocketMessage(kind: .text, data: buffer))), promise: nil)
     }
 
@@ -409,6 +423,16 @@ final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         inFlight -= 1
+        if sendHead < sendTimes.count {
+            let now = NIODeadline.now()
+            let sentAt = sendTimes[sendHead]
+            sendHead += 1
+            if sendHead == sendTimes.count {
+                sendTimes.removeAll(keepingCapacity: true)
+                sendHead = 0
+            }
+            if now >= startAt { ackLatency.record(max(1, (now.uptimeNanoseconds &- sentAt) / 1000)) }
+        }
         if rate == nil {
             let now = NIODeadline.now()
             if now >= startAt && now < stopAt {

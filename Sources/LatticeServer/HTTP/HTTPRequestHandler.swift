@@ -107,9 +107,12 @@ public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHa
             return
         }
         state = .idle
-        // Requests that arrived meanwhile, in order, until one needs to wait again.
-        while case .idle = state, !queued.isEmpty {
-            handle(context: context, part: queued.removeFirst())
+        // Parts that arrived meanwhile, in order, until an answer has to be waited for again.
+        while !queued.isEmpty {
+            switch state {
+            case .responding, .closing: return
+            case .idle, .collecting, .discarding: handle(context: context, part: queued.removeFirst())
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import LatticeClient
 import Testing
 
@@ -166,6 +167,9 @@ struct SessionTests {
         let sub = try await consumer.subscribe(channel)
         let start = try #require(sub.start).offset
         let (collector, task) = Collector.start(sub)
+        let statuses = StatusLog()
+        let statusTask = Task { for await status in consumer.statusUpdates { statuses.append("\(status)") } }
+        defer { statusTask.cancel() }
 
         let total = 300
         let publishing = Task {
@@ -184,7 +188,7 @@ struct SessionTests {
         #expect(last == start + total)
         #expect(await collector.wait(upTo: 15) { items in
             items.contains { if case .event(let e) = $0 { e.offset == last } else { false } }
-        }, "the consumer reached the last offset")
+        }, "the consumer reached the last offset; statuses: \(statuses.value) server stderr: \(server.standardError)")
         let offsets = await collector.offsets
         #expect(offsets == Array(start + 1...last), "every offset once, in order")
         let items = await collector.items
@@ -239,4 +243,11 @@ struct RestartTests {
         await consumer.close()
         await task.value
     }
+}
+
+/// Status updates of a session, for failure messages.
+final class StatusLog: Sendable {
+    private let items = Mutex<[String]>([])
+    func append(_ item: String) { items.withLock { $0.append(item) } }
+    var value: [String] { items.withLock { $0 } }
 }

@@ -25,7 +25,11 @@ struct CrashDurabilityTests {
     /// Publishes `{"c":client,"n":n}` with up to `window` requests in flight until the server
     /// goes away, recording every `ok`.
     static func publish(port: Int, token: String, stream: String, client: Int, acked: Acknowledged) async {
-        guard let connection = try? await StreamClient.connect(port: port, token: token) else { return }
+        let connection: StreamClient
+        do { connection = try await StreamClient.connect(port: port, token: token) } catch {
+            Issue.record("writer \(client) could not connect: \(error)")
+            return
+        }
         var n = 0
         var pending: [Int: String] = [:]
         let window = 32
@@ -46,7 +50,8 @@ struct CrashDurabilityTests {
                 acked.record(offset: offset, data: data, epoch: epoch)
             }
         } catch {
-            return  // the server was killed
+            // The server was killed (the only way this loop ends).
+            _ = error
         }
     }
 
@@ -102,7 +107,12 @@ struct CrashDurabilityTests {
             let writers = tokens.enumerated().map { index, token in
                 Task { await Self.publish(port: port, token: token, stream: stream, client: index, acked: acked) }
             }
-            try await Task.sleep(for: .milliseconds(Int.random(in: 400...1200)))
+            // Kill in the middle of the writing: once some acknowledgements came in this cycle
+            // (connecting may be slow on a loaded machine), after a random delay.
+            let before = acked.all.count
+            let deadline = Date().addingTimeInterval(20)
+            while acked.all.count < before + 50, Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...800)))
             kill(server.pid, SIGKILL)
             server.terminate()
             for writer in writers { await writer.value }

@@ -409,6 +409,11 @@ public actor LatticeSession {
                 await self?.welcomeTimedOut(generation: gen)
             }
         }
+        // The connection may have ended between the welcome and this resumption (its end was
+        // handled first, and did not start a reconnect while one runs): fail this attempt.
+        guard generation == gen, connection != nil else {
+            throw LatticeClientError.connectFailed("connection ended right after its welcome")
+        }
         self.welcome = welcome
         everConnected = true
         ready = true

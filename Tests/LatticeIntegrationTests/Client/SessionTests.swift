@@ -158,6 +158,38 @@ struct SessionTests {
         await producer.close()
     }
 
+    @Test("connections dropped while the session is still reconnecting: it ends up connected and subscribed")
+    func dropsDuringReconnect() async throws {
+        let server = try TestServerProcess.require()
+        let channel = ClientTestSupport.channel("churn")
+        let consumer = try await ClientTestSupport.session(server, name: "churner")
+        let sub = try await consumer.subscribe(channel)
+        let (collector, task) = Collector.start(sub)
+        // Drop each new connection the moment it is greeted — while the session is resubscribing.
+        let drops = Task {
+            var dropped = 0
+            for await status in consumer.statusUpdates {
+                guard case .connected = status else { continue }
+                await consumer.dropConnection()
+                dropped += 1
+                if dropped == 5 { return }
+            }
+        }
+        await consumer.dropConnection()
+        await drops.value
+        let deadline = ContinuousClock.now + .seconds(15)
+        while !(await consumer.isConnected), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await consumer.isConnected, "the session gave up reconnecting")
+        let producer = try await ClientTestSupport.session(server, name: "producer", reconnect: nil)
+        let p = try await producer.publish(channel, data: "1")
+        #expect(await collector.wait(upTo: 10) { items in
+            items.contains { if case .event(let e) = $0 { e.position == p } else { false } }
+        }, "the resubscribed session gets live events")
+        await consumer.close()
+        await producer.close()
+        await task.value
+    }
+
     @Test("dropped connections resume gapless: every offset exactly once while a publisher keeps going")
     func gaplessResume() async throws {
         let server = try TestServerProcess.require()

@@ -162,7 +162,7 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var actorID: String?
     /// A stable dotted name: `signin`, `signin.failed`, `token.create`, `token.revoke`,
     /// `member.add`, `member.role`, `member.remove`, `invitation.create`, `invitation.accept`,
-    /// `invitation.revoke`, `access.refused`, `workspace.create`, `user.create`.
+    /// `invitation.revoke`, `access.refused`, `workspace.create`, `user.create`, `channel.durable`.
     public var action: String
     /// The workspace it concerns, if any (owners read their workspace's entries).
     public var workspaceID: String?

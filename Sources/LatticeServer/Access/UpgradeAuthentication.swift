@@ -31,7 +31,11 @@ struct UpgradeAuthentication: Sendable {
             case .success(let principal):
                 promise.succeed(.accept(context: principal))
             case .failure(let refusal):
-                access.audit("signin.failed", actor: nil, target: webSocketPath, detail: refusal.rawValue, address: address)
+                // As on the REST side: a presented credential that fails is audited; no credential
+                // at all is not (a page probing before sign-in would flood the log).
+                if refusal != .missing {
+                    access.audit("signin.failed", actor: nil, target: webSocketPath, detail: refusal.rawValue, address: address)
+                }
                 promise.succeed(.reject(.init(status: .unauthorized, reason: "a valid token is required (\(refusal.rawValue))",
                                               headers: ["WWW-Authenticate": "Bearer realm=\"lattice\""])))
             }

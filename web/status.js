@@ -17,6 +17,26 @@ async function checkHealth() {
   }
 }
 
+// The WebSocket needs a session: the cookie `/signin` sets. Without one, say how to get it
+// instead of retrying a handshake the server will refuse (401).
+async function checkSession() {
+  try {
+    const res = await fetch("/api/me", { cache: "no-store", credentials: "same-origin" });
+    if (res.status === 401) {
+      show("user", "not signed in: open the sign-in link `lattice serve` printed at its first start", false);
+      show("socket", "needs a signed-in session", false);
+      return false;
+    }
+    const body = await res.json();
+    const user = body.user || {};
+    show("user", `${user.name ?? "?"} (${user.id ?? "?"})`, res.ok);
+    return res.ok;
+  } catch (err) {
+    show("user", `unknown (${err.message})`, false);
+    return false;
+  }
+}
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/ws`, "lattice.v1");
@@ -39,4 +59,4 @@ function connect() {
 }
 
 checkHealth();
-connect();
+checkSession().then((signedIn) => { if (signedIn) connect(); });

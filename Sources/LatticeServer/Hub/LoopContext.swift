@@ -97,6 +97,7 @@ final class LoopContext {
             for member in diff.joins { stream.publishedMembers[member.identity] = member }
             for member in diff.updates { stream.publishedMembers[member.identity] = member }
             let frame = Frames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates, names: stream.names)
+            for identity in diff.leaves { stream.names.removeValue(forKey: identity) }
             var batches = [[Delivery]](repeating: [], count: loopCount)
             for (sub, subscriber) in stream.subscribers {
                 if subscriber.paused {

@@ -3,12 +3,14 @@
 # (docs/benchmarks.md). Starts `lattice serve` on a fresh data directory pinned to core 0,
 # marks a channel durable, and runs `lattice bench fanout` (pinned to core 1) against it and
 # against an ephemeral channel for comparison. Prints one JSON line per run.
-# Usage: scripts/bench-durable.sh [LATTICE_BINARY] [SECONDS] [PUBLISHERS]
+# Usage: scripts/bench-durable.sh [LATTICE_BINARY] [SECONDS] [PUBLISHERS] [RATE]
+# RATE is events per second in total, or `max` (each publisher keeps 128 unacknowledged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/release/lattice}
 SECONDS_PER_RUN=${2:-10}
 PUBLISHERS=${3:-4}
+RATE=${4:-max}
 PORT=9171
 DATA=$(mktemp -d /tmp/lattice-bench-durable.XXXXXX)
 SERVER_PID=
@@ -31,7 +33,7 @@ stop_server() {
 run() {  # label stream
   local out
   out=$(LATTICE_TOKEN=$TOKEN taskset -c 1 "$BIN" bench fanout --url "ws://127.0.0.1:$PORT/ws" --subscribers 1 \
-    --publishers "$PUBLISHERS" --size 64 --rate max --in-flight 128 --duration "$SECONDS_PER_RUN" --stream "$2" --json | tail -n 1)
+    --publishers "$PUBLISHERS" --size 64 --rate "$RATE" --in-flight 128 --duration "$SECONDS_PER_RUN" --stream "$2" --json | tail -n 1)
   echo "{\"run\":\"$1\",${out#\{}"
 }
 

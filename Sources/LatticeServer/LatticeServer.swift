@@ -26,6 +26,11 @@ public enum LatticeHTTPServer {
             throw error
         }
         let access = services.access
+        // Live access changes reach each loop's sessions there.
+        for (index, loop) in hub.loops.enumerated() {
+            let context = hub.context(of: index)
+            access.addSink { change in loop.execute { context.value.apply(change) } }
+        }
         let rateLimits = settings.rateLimits
         let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, sameOriginOnly: settings.sameOriginOnly,
                                             explicitOrigins: !configuration.allowedOrigins.isEmpty)

@@ -11,14 +11,16 @@ public final class AccessControl: Sendable {
     public let store: any IdentityStore
     /// Which workspace `run/…` and `doc/…` streams belong to.
     public let resources: ResourceDirectory
-    private let live = Mutex<[UInt64: LiveSession]>([:])
+    /// The shared principal of every token with live sessions, and how many use it.
+    private let principals = Mutex<[String: (principal: SharedPrincipal, sessions: Int)]>([:])
+    /// Where live changes go: one sink per event loop of the server (each loop keeps its own
+    /// sessions by token, without locks: `LoopContext.liveSessions`).
+    private let sinks = Mutex<[@Sendable (LiveChange) -> Void]>([])
 
-    /// A session as access control reaches it: on its own loop.
-    struct LiveSession: Sendable {
-        let userID: String
-        let tokenID: String
-        let handler: NIOLoopBound<SessionHandler>
-        let loop: any EventLoop
+    /// A change live sessions must apply at once.
+    enum LiveChange: Sendable {
+        case rolesChanged(userID: String)
+        case tokenRevoked(tokenID: String)
     }
 
     public init(store: any IdentityStore, resources: ResourceDirectory = ResourceDirectory()) {
@@ -74,33 +76,56 @@ public final class AccessControl: Sendable {
 
     // MARK: live sessions
 
-    func register(sessionID: UInt64, principal: Principal, handler: NIOLoopBound<SessionHandler>, loop: any EventLoop) {
-        live.withLock { $0[sessionID] = LiveSession(userID: principal.user.id, tokenID: principal.tokenID, handler: handler, loop: loop) }
+    /// Adds the sink of one event loop (the hub, once per loop at start).
+    func addSink(_ sink: @escaping @Sendable (LiveChange) -> Void) {
+        sinks.withLock { $0.append(sink) }
     }
 
-    func unregister(sessionID: UInt64) {
-        _ = live.withLock { $0.removeValue(forKey: sessionID) }
+    /// The principal a new live session shares with the other live sessions of its token,
+    /// with the roles just loaded (the freshest).
+    func intern(_ principal: Principal) -> SharedPrincipal {
+        principals.withLock { table in
+            if let entry = table[principal.tokenID] {
+                entry.principal.setRoles(principal.roles)
+                table[principal.tokenID] = (entry.principal, entry.sessions + 1)
+                return entry.principal
+            }
+            let shared = SharedPrincipal(principal)
+            table[principal.tokenID] = (shared, 1)
+            return shared
+        }
+    }
+
+    /// A live session of `tokenID` ended.
+    func release(tokenID: String) {
+        principals.withLock { table in
+            guard let entry = table[tokenID] else { return }
+            table[tokenID] = entry.sessions > 1 ? (entry.principal, entry.sessions - 1) : nil
+        }
     }
 
     /// Live sessions (metrics, tests).
-    public var liveSessionCount: Int { live.withLock { $0.count } }
+    public var liveSessionCount: Int { principals.withLock { $0.values.reduce(0) { $0 + $1.sessions } } }
 
-    /// `userID`'s memberships changed: reload them and hand them to each of its live sessions,
-    /// which end the subscriptions they may no longer read (docs/security.md).
+    /// `userID`'s memberships changed: reload them, set them on its tokens' shared principals,
+    /// and have every live session of the user end the subscriptions it may no longer read
+    /// (docs/security.md).
     public func membershipsChanged(of userID: String) async {
         guard let roles = try? await store.memberships(of: userID) else { return }
-        for session in live.withLock({ $0.values.filter { $0.userID == userID } }) {
-            let handler = session.handler
-            session.loop.execute { handler.value.rolesChanged(roles) }
-        }
+        let affected = principals.withLock { table in table.values.filter { $0.principal.userID == userID }.map(\.principal) }
+        guard !affected.isEmpty else { return }
+        for shared in affected { shared.setRoles(roles) }
+        publish(.rolesChanged(userID: userID))
     }
 
     /// A token was revoked: close every session that authenticated with it (close code 4003).
     public func tokenRevoked(_ tokenID: String) {
-        for session in live.withLock({ $0.values.filter { $0.tokenID == tokenID } }) {
-            let handler = session.handler
-            session.loop.execute { handler.value.credentialRevoked() }
-        }
+        guard principals.withLock({ $0[tokenID] != nil }) else { return }
+        publish(.tokenRevoked(tokenID: tokenID))
+    }
+
+    private func publish(_ change: LiveChange) {
+        for sink in sinks.withLock({ $0 }) { sink(change) }
     }
 
     /// The workspace a stream belongs to: in its name, or from the resource directory for runs

@@ -12,6 +12,9 @@ final class LoopContext {
     var streams: [StreamName: HubStream] = [:]
     private var stallTask: RepeatedTask?
 
+    /// The live sessions on this loop by token id, for live access changes.
+    private var liveSessions: [String: [ObjectIdentifier: SessionHandler]] = [:]
+
     // Session side: one flush per session per loop tick.
     private var dirty: [SessionHandler] = []
     private var flushScheduled = false
@@ -28,6 +31,30 @@ final class LoopContext {
         let bound = NIOLoopBound(self, eventLoop: loop)
         stallTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             bound.value.checkStalls()
+        }
+    }
+
+    // MARK: live access changes (session side)
+
+    func addLive(_ session: SessionHandler) {
+        liveSessions[session.shared.tokenID, default: [:]][ObjectIdentifier(session)] = session
+    }
+
+    func removeLive(_ session: SessionHandler) {
+        let token = session.shared.tokenID
+        liveSessions[token]?.removeValue(forKey: ObjectIdentifier(session))
+        if liveSessions[token]?.isEmpty == true { liveSessions.removeValue(forKey: token) }
+    }
+
+    /// Applies a membership change or revocation to this loop's sessions.
+    func apply(_ change: AccessControl.LiveChange) {
+        switch change {
+        case .rolesChanged(let userID):
+            for sessions in liveSessions.values {
+                for session in sessions.values where session.shared.userID == userID { session.rolesChanged() }
+            }
+        case .tokenRevoked(let tokenID):
+            for session in liveSessions[tokenID].map({ Array($0.values) }) ?? [] { session.credentialRevoked() }
         }
     }
 

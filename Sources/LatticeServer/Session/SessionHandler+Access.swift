@@ -11,6 +11,7 @@ extension SessionHandler {
     /// Why `action` on `stream` is refused, or nil when allowed: the stream's workspace must be
     /// known (`not_found` for an unknown run or document) and the policy must allow it.
     func refusal(_ action: StreamAction, _ stream: StreamName, id: RequestID?) -> ProtocolError? {
+        let principal = self.principal
         guard let workspace = access.workspace(of: stream) else {
             return ProtocolError(.notFound, "no \(stream.kind.rawValue) '\(stream.resource ?? "")' exists", id: id, stream: stream)
         }
@@ -24,12 +25,12 @@ extension SessionHandler {
         return nil
     }
 
-    /// The user's memberships changed: keep the new roles, and end every subscription it may
-    /// no longer read with an `unsubscribed` message (a downgraded editor keeps reading, and
-    /// its next publish is refused by the normal check).
-    func rolesChanged(_ roles: [String: Role]) {
-        principal.roles = roles
+    /// The user's memberships changed (the shared principal has the new roles): end every
+    /// subscription it may no longer read with an `unsubscribed` message (a downgraded editor
+    /// keeps reading, and its next publish is refused by the normal check).
+    func rolesChanged() {
         guard isOpen, let ref else { return }
+        let principal = self.principal
         for (name, subscription) in subscriptions {
             guard let workspace = access.workspace(of: name), !Policy.can(principal, .read, in: workspace) else { continue }
             subscriptions.removeValue(forKey: name)

@@ -27,9 +27,15 @@ final class SessionHandler: ChannelInboundHandler {
     let access: AccessControl
     let sessionID: UInt64
     let session: String
-    let identity: Identity
-    /// Who this connection authenticated as; its roles change in place (`rolesChanged`).
-    var principal: Principal
+    /// The identity `welcome` and presence show: the principal's user.
+    var identity: Identity {
+        let user = shared.current.user
+        return Identity(id: user.id, name: user.name, kind: user.kind == .bot ? .bot : .user)
+    }
+    /// Who this connection authenticated as, shared with the other live sessions of its token;
+    /// its roles change in place (`rolesChanged`).
+    private(set) var shared: SharedPrincipal
+    var principal: Principal { shared.current }
     private var rateLimiter: RateLimiter
     private let subprotocol: String?
     private var context: ChannelHandlerContext?
@@ -54,9 +60,7 @@ final class SessionHandler: ChannelInboundHandler {
         self.subprotocol = subprotocol
         self.sessionID = UInt64.random(in: 1...UInt64.max)
         self.session = Frames.sessionString(sessionID)
-        self.principal = principal
-        self.identity = Identity(id: principal.user.id, name: principal.user.name,
-                                 kind: principal.user.kind == .bot ? .bot : .user)
+        self.shared = SharedPrincipal(principal)
         self.rateLimiter = RateLimiter(rateLimits, now: RateLimiter.now())
     }
 
@@ -71,8 +75,8 @@ final class SessionHandler: ChannelInboundHandler {
                          conn: ConnectionID(sessionID))
         loopContext = hub.context(of: loopIndex).value
         writable = context.channel.isWritable
-        access.register(sessionID: sessionID, principal: principal, handler: NIOLoopBound(self, eventLoop: context.eventLoop),
-                        loop: context.eventLoop)
+        shared = access.intern(shared.current)
+        loopContext?.addLive(self)
         // The upgrade handler adds us before it removes the HTTP handlers: greet one tick later.
         context.eventLoop.assumeIsolated().execute { self.sendWelcome() }
     }
@@ -101,7 +105,8 @@ final class SessionHandler: ChannelInboundHandler {
     func leaveAll() {
         guard isOpen else { return }
         isOpen = false
-        access.unregister(sessionID: sessionID)
+        access.release(tokenID: shared.tokenID)
+        loopContext?.removeLive(self)
         guard let ref else { return }
         for (name, subscription) in subscriptions {
             let sub = subscription.id

@@ -104,9 +104,6 @@ public final class AccessControl: Sendable {
         }
     }
 
-    /// Live sessions (metrics, tests).
-    public var liveSessionCount: Int { principals.withLock { $0.values.reduce(0) { $0 + $1.sessions } } }
-
     /// `userID`'s memberships changed: reload them, set them on its tokens' shared principals,
     /// and have every live session of the user end the subscriptions it may no longer read
     /// (docs/security.md).

@@ -37,16 +37,20 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
-        if let history = historyEvents ?? env["LATTICE_HISTORY_EVENTS"].flatMap(Int.init) {
+        if let history = try flagOrEnvironment(historyEvents, "LATTICE_HISTORY_EVENTS") {
             guard history >= 0 else { throw ValidationError("history events must not be negative") }
             settings.hub.historyEvents = history
         }
-        settings.maxConnectionsPerAddress = maxConnectionsPerAddress ?? env["LATTICE_MAX_CONNECTIONS_PER_ADDRESS"].flatMap(Int.init) ?? 1024
-        if let rate = rateMessages ?? env["LATTICE_RATE_MESSAGES"].flatMap(Double.init) {
+        let perAddress = try flagOrEnvironment(maxConnectionsPerAddress, "LATTICE_MAX_CONNECTIONS_PER_ADDRESS") ?? 1024
+        guard perAddress >= 0 else { throw ValidationError("max connections per address must not be negative") }
+        settings.maxConnectionsPerAddress = perAddress
+        if let rate = try flagOrEnvironment(rateMessages, "LATTICE_RATE_MESSAGES") {
+            guard rate >= 0 else { throw ValidationError("the message rate must not be negative") }
             settings.rateLimits.messagesPerSecond = rate
             settings.rateLimits.messageBurst = rate * 2
         }
-        if let rate = rateBytes ?? env["LATTICE_RATE_BYTES"].flatMap(Double.init) {
+        if let rate = try flagOrEnvironment(rateBytes, "LATTICE_RATE_BYTES") {
+            guard rate >= 0 else { throw ValidationError("the byte rate must not be negative") }
             settings.rateLimits.bytesPerSecond = rate
             settings.rateLimits.byteBurst = rate * 4
         }

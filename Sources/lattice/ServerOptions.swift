@@ -27,10 +27,7 @@ struct ServerOptions: ParsableArguments {
     func settings(defaultPort: Int, defaultMaxMessage: Int) throws -> ServerSettings {
         let env = ProcessInfo.processInfo.environment
         func int(_ flag: Int?, _ name: String, _ fallback: Int) throws -> Int {
-            if let flag { return flag }
-            guard let raw = env[name], !raw.isEmpty else { return fallback }
-            guard let value = Int(raw) else { throw ValidationError("\(name) must be an integer, got '\(raw)'") }
-            return value
+            try flagOrEnvironment(flag, name) ?? fallback
         }
         let maxMessage = try int(maxMessageSize, "LATTICE_MAX_MESSAGE_SIZE", defaultMaxMessage)
         let maxFrame = try int(maxFrameSize, "LATTICE_MAX_FRAME_SIZE", maxMessage)
@@ -52,6 +49,15 @@ struct ServerOptions: ParsableArguments {
             threads: try int(threads, "LATTICE_THREADS", System.coreCount),
             webSocket: webSocket)
     }
+}
+
+/// A flag's value, else the environment variable `name` parsed as `T`, else nil. A variable that
+/// is set but does not parse is an error, never silently ignored.
+func flagOrEnvironment<T: LosslessStringConvertible>(_ flag: T?, _ name: String) throws -> T? {
+    if let flag { return flag }
+    guard let raw = ProcessInfo.processInfo.environment[name], !raw.isEmpty else { return nil }
+    guard let value = T(raw) else { throw ValidationError("\(name) must be a number, got '\(raw)'") }
+    return value
 }
 
 /// Suspends until SIGTERM or SIGINT arrives.

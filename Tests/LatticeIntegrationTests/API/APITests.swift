@@ -51,10 +51,18 @@ struct APITests {
         #expect(try t.call("GET", "/api/me", token: "not-a-token").status == 401)
         #expect(try t.call("GET", "/api/me", token: "lat_t_0123456789abcdef_nope").status == 401)
 
-        let expiring = try t.member("viewer", extra: ["--expires-in", "1"])
+        // Long enough that a stalled CI machine still uses it before it expires.
+        let created = ContinuousClock.now
+        let expiring = try t.member("viewer", extra: ["--expires-in", "6"])
         #expect(try t.call("GET", "/api/me", token: expiring.token).status == 200)
-        try await Task.sleep(for: .milliseconds(1300))
-        #expect(try t.call("GET", "/api/me", token: expiring.token).status == 401)
+        // It was created a little after `created` (a child process made it): look until it is refused.
+        try await Task.sleep(until: created + .seconds(6))
+        var afterExpiry = try t.call("GET", "/api/me", token: expiring.token).status
+        while afterExpiry == 200, ContinuousClock.now < created + .seconds(30) {
+            try await Task.sleep(for: .milliseconds(200))
+            afterExpiry = try t.call("GET", "/api/me", token: expiring.token).status
+        }
+        #expect(afterExpiry == 401)
 
         // Both refusals are in the server's audit log with the peer address (audit writes do not
         // hold up the answer, so look again briefly).

@@ -143,7 +143,7 @@ struct SessionTests {
 
         try await consumer.setPresence(channel, state: #"{"status":"reading"}"#)
         let welcome = try #require(await consumer.welcome)
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(20)
         var metas: [PresenceMember.Meta] = []
         while ContinuousClock.now < deadline {
             metas = await consumer.presence(of: channel).flatMap(\.metas)

@@ -92,6 +92,6 @@ struct CloseTests {
         // While waiting for our close, the server sends nothing else (no echo of later frames).
         try ws.sendFrame(opcode: Op.text, payload: Array("ignored".utf8))
         try ws.sendFrame(opcode: Op.close, payload: RawWebSocket.closePayload(1000))
-        #expect(try ws.waitForTCPClose(timeout: 2), "the server should close TCP once our close arrives")
+        #expect(try ws.waitForTCPClose(timeout: 10), "the server should close TCP once our close arrives")
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 
 /// Kill -9 during heavy writes: no acknowledged event is lost, offsets and epoch survive, and a
 /// reader resumes without a gap (docs/streams.md, "Durability").
-@Suite("durability: SIGKILL during acknowledged writes", .timeLimit(.minutes(4)))
+@Suite("durability: SIGKILL during acknowledged writes", .timeLimit(.minutes(8)))
 struct CrashDurabilityTests {
     /// What the publishers were told: offset → data, for every acknowledged publish.
     final class Acknowledged: Sendable {

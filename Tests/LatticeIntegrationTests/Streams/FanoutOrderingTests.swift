@@ -3,7 +3,7 @@ import Testing
 
 @Suite("streams: subscribe, publish, ordering",
        .latticeServer(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0"]),
-       .timeLimit(.minutes(2)))
+       .timeLimit(.minutes(5)))
 struct FanoutOrderingTests {
     @Test("every subscriber gets every event of a stream once, in offset order, with each publisher's order kept")
     func orderingWithSeveralPublishersAndSubscribers() async throws {

@@ -30,7 +30,7 @@ struct PresenceModel {
     }
 }
 
-@Suite("streams: presence", .timeLimit(.minutes(2)))
+@Suite("streams: presence", .timeLimit(.minutes(5)))
 struct PresenceTests {
     /// Reads presence messages of `client` into `model` until `done` holds.
     static func await(_ client: StreamClient, _ model: inout PresenceModel, timeout: Double = 10,
@@ -90,6 +90,8 @@ struct PresenceTests {
         for client in [ada, bot, late] { await client.close() }
     }
 
+    // The waits below return as soon as the leave arrives; their limits are generous because the
+    // whole suite runs in parallel on small CI machines, where a process can stall for seconds.
     @Test("no ghost: a peer that goes silent without a close frame is dropped by the keepalive and leaves")
     func noGhost() async throws {
         let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "1", "--web-root", "/nonexistent"])
@@ -98,22 +100,32 @@ struct PresenceTests {
         let watcher = try await StreamClient.connect(port: server.port, name: "watcher")
         #expect(try await watcher.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         var view = PresenceModel()
-        // A raw socket that subscribes, then never reads or answers pings again.
+        // A raw socket that subscribes, then never reads or answers pings again. Without the
+        // keepalive it would stay a member for ever: the socket stays open.
         let silent = try RawWebSocket.lattice(port: server.port, name: "silent")
         try silent.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
         try silent.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["silent"] != nil }
-        let started = Date()
-        try await Self.await(watcher, &view, timeout: 8) { $0.members["silent"] == nil }
-        #expect(Date().timeIntervalSince(started) < 6)
-        // And a socket closed without a close frame leaves at once.
+        try await Self.await(watcher, &view, timeout: 30) { $0.members["silent"] == nil }
+        withExtendedLifetime(silent) {}
+        await watcher.close()
+    }
+
+    @Test("no ghost: a socket closed without a close frame leaves at once, with no keepalive running")
+    func droppedSocketLeaves() async throws {
+        // --ping-interval 0: no keepalive, so only the end of the TCP connection can remove the member.
+        let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
+        defer { server.terminate() }
+        let stream = "channel/demo/dropped"
+        let watcher = try await StreamClient.connect(port: server.port, name: "watcher")
+        #expect(try await watcher.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
+        var view = PresenceModel()
         var dropped: RawWebSocket? = try RawWebSocket.lattice(port: server.port, name: "dropped")
         try dropped?.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
         try dropped?.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["dropped"] != nil }
-        dropped = nil  // closes the socket: FIN, no close frame
-        try await Self.await(watcher, &view, timeout: 3) { $0.members["dropped"] == nil }
-        withExtendedLifetime(silent) {}
+        dropped = nil  // closes the socket: no close frame
+        try await Self.await(watcher, &view, timeout: 20) { $0.members["dropped"] == nil }
         await watcher.close()
     }
 }

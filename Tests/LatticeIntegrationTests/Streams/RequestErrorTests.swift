@@ -3,7 +3,7 @@ import Testing
 
 @Suite("streams: every request gets one ok/error with its id",
        .latticeServer(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"]),
-       .timeLimit(.minutes(1)))
+       .timeLimit(.minutes(5)))
 struct RequestErrorTests {
     /// The conversation "One error of each malformed kind" of docs/protocol.md, byte for byte.
     static let documented: [(String, String)] = [

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("streams: resume", .timeLimit(.minutes(2)))
+@Suite("streams: resume", .timeLimit(.minutes(5)))
 struct ResumeTests {
     @Test("a subscriber killed mid-stream resumes with since: recovered, no gap, no duplicate, while a publisher publishes")
     func resumeWithoutGap() async throws {

@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@Suite("streams: backpressure", .timeLimit(.minutes(3)))
+@Suite("streams: backpressure", .timeLimit(.minutes(6)))
 struct SlowConsumerTests {
     @Test("a reader that never reads: server memory stays bounded, others get everything in order, it gets recovered:false or 4001")
     func stalledReader() async throws {

@@ -50,7 +50,7 @@ final class StreamClient: Sendable {
         let url = try #require(WebSocketURL("ws://127.0.0.1:\(port)/ws"))
         let connection = try await WebSocketClient.connect(
             to: url, options: WebSocketClientOptions(headers: ["Authorization": "Bearer \(credential)"],
-                                                     subprotocols: ["lattice.v1"], connectTimeout: .seconds(5)))
+                                                     subprotocols: ["lattice.v1"], connectTimeout: .seconds(15)))
         let client = StreamClient(connection: connection)
         client.startPump()
         let first = try await client.next()
@@ -140,7 +140,7 @@ func residentBytes(pid: Int32) -> Int? {
 
 extension RawWebSocket {
     /// Opens `/ws` with the lattice.v1 subprotocol and reads `welcome`.
-    static func lattice(port: Int, name: String, token: String? = nil, timeout: Double = 5) throws -> RawWebSocket {
+    static func lattice(port: Int, name: String, token: String? = nil, timeout: Double = 15) throws -> RawWebSocket {
         let socket = try RawWebSocket(port: port, timeout: timeout)
         let token = try token ?? TestServerProcess.on(port: port).token(for: name)
         try socket.write(handshakeRequest(path: "/ws", headers: [("Sec-WebSocket-Protocol", "lattice.v1"),

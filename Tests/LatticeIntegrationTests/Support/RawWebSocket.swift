@@ -98,7 +98,7 @@ final class RawWebSocket {
     private var peerClosed = false
     var timeout: Double
 
-    init(host: String = "127.0.0.1", port: Int, timeout: Double = 5) throws {
+    init(host: String = "127.0.0.1", port: Int, timeout: Double = 15) throws {
         self.timeout = timeout
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawWebSocketError.connectFailed("socket: \(String(cString: strerror(errno)))") }
@@ -131,7 +131,7 @@ final class RawWebSocket {
     }
 
     /// Connects to the current suite's server.
-    convenience init(timeout: Double = 5) throws {
+    convenience init(timeout: Double = 15) throws {
         let server = try TestServerProcess.require()
         try self.init(host: server.host, port: server.port, timeout: timeout)
     }

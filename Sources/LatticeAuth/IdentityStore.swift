@@ -56,6 +56,14 @@ public protocol IdentityStore: Sendable {
     /// everything back: an invitation is never burned without its membership.
     func acceptInvitation(id: String, userID: String, newUser: User?, session: TokenRecord, at: Date) async throws -> Membership
 
+    // Changes live sessions depend on (recorded by the store whoever made them)
+    /// The newest change's `seq` (0 if none).
+    func identityChangeHead() async throws -> Int64
+    /// Changes with `seq` above `after`, oldest first, at most `limit`.
+    func identityChanges(after: Int64, limit: Int) async throws -> [IdentityChange]
+    /// Deletes changes recorded before `before`; returns how many.
+    func pruneIdentityChanges(before: Date) async throws -> Int
+
     // Audit
     func appendAudit(_ entry: AuditEntry) async throws
     /// Newest first; `workspaceID` nil: every entry (server admins).

@@ -12,6 +12,7 @@ extension SQLiteStore {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1", migrate: migrateV1)
         migrator.registerMigration("v2", migrate: migrateV2)
+        migrator.registerMigration("v3", migrate: migrateV3)
         return migrator
     }
 
@@ -102,6 +103,43 @@ extension SQLiteStore {
                 PRIMARY KEY (workspace_id, channel)
             ) WITHOUT ROWID;
             CREATE INDEX tokens_by_user ON tokens(user_id);
+            """)
+    }
+
+    /// Changes live sessions depend on, recorded by triggers so that every writer is covered:
+    /// this server, `lattice admin` beside it, cascades (a deleted user deletes its tokens and
+    /// memberships), another server on the same database. Servers poll the table
+    /// (`IdentityStore.identityChanges`).
+    private static func migrateV3(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE identity_changes (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind TEXT NOT NULL,   -- 'user' or 'token'
+                subject TEXT NOT NULL,
+                at INTEGER NOT NULL DEFAULT (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+            );
+            CREATE INDEX identity_changes_by_time ON identity_changes(at);
+            CREATE TRIGGER members_inserted AFTER INSERT ON members BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.user_id);
+            END;
+            CREATE TRIGGER members_updated AFTER UPDATE ON members BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.user_id);
+            END;
+            CREATE TRIGGER members_deleted AFTER DELETE ON members BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', OLD.user_id);
+            END;
+            CREATE TRIGGER users_updated AFTER UPDATE OF is_admin, name, kind ON users BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.id);
+            END;
+            CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', OLD.id);
+            END;
+            CREATE TRIGGER tokens_updated AFTER UPDATE OF revoked_at, expires_at, scopes, workspace_id, user_id ON tokens BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('token', NEW.id);
+            END;
+            CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('token', OLD.id);
+            END;
             """)
     }
 }

@@ -11,7 +11,7 @@ import Testing
             try SQLiteStore.open(directory: directory).close()
             let queue = try DatabaseQueue(path: databasePath(directory))
             let tables = ["users", "workspaces", "members", "tokens", "invitations", "audit", "streams",
-                          "stream_events", "durable_channels"]
+                          "stream_events", "durable_channels", "identity_changes"]
             let (applied, existing, tokenIndexes) = try queue.read { db in
                 (try SQLiteStore.migrator.appliedMigrations(db),
                  try tables.filter { try db.tableExists($0) },
@@ -21,7 +21,7 @@ import Testing
             #expect(applied == SQLiteStore.schemaVersions)
             #expect(existing == tables)
             #expect(tokenIndexes.contains("tokens_by_user"))
-            #expect(SQLiteStore.schemaVersions == ["v1", "v2"])
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3"])
         }
     }
 
@@ -58,6 +58,37 @@ import Testing
             try await store.setChannelDurable(workspaceID: "ws", channel: "general", true)
             #expect(try store.durableChannels() == ["channel/ws/general"])
             #expect(await append(store, "doc/ws/a", "3") == .success(3))
+        }
+    }
+
+    /// The previous schema version: v2 rows are kept, and the v3 triggers record changes to them.
+    @Test func v2DataSurvivesMigrationToV3() async throws {
+        try await withTemporaryDirectory { directory in
+            let queue = try DatabaseQueue(path: databasePath(directory))
+            try SQLiteStore.migrator.migrate(queue, upTo: "v2")
+            #expect(try await queue.read { db in try db.tableExists("identity_changes") } == false)
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users VALUES ('u_1', 'Ada', 'user', 0, 1700000000000);
+                    INSERT INTO users VALUES ('u_2', 'Bob', 'user', 0, 1700000000000);
+                    INSERT INTO workspaces VALUES ('ws', 'Workspace', 1700000000000);
+                    INSERT INTO members VALUES ('ws', 'u_1', 'owner');
+                    INSERT INTO members VALUES ('ws', 'u_2', 'editor');
+                    INSERT INTO tokens VALUES ('t_2', 'u_2', 'api', x'0102', 'read,write', NULL, '[]', 'ci',
+                                               1700000000000, NULL, NULL);
+                    INSERT INTO durable_channels VALUES ('ws', 'general', 1700000000000);
+                    """)
+            }
+            try queue.close()
+
+            let store = try SQLiteStore.open(directory: directory)
+            defer { store.close() }
+            #expect(try await store.memberships(of: "u_2") == ["ws": .editor])
+            #expect(try store.durableChannels() == ["channel/ws/general"])
+            #expect(try await store.identityChangeHead() == 0)
+            #expect(try await store.removeMember("u_2", from: "ws"))
+            _ = try await store.revokeToken(id: "t_2", at: t0)
+            #expect(try await store.identityChanges(after: 0, limit: 10).map(\.subject) == [.user("u_2"), .token("t_2")])
         }
     }
 }

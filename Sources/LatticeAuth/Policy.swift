@@ -1,3 +1,5 @@
+import Foundation
+
 /// Something a principal may want to do in a workspace.
 public enum Permission: String, Sendable, Hashable, CaseIterable {
     /// Subscribe to a stream, read its history.
@@ -40,13 +42,17 @@ public struct Principal: Sendable, Hashable {
     public var tokenWorkspace: String?
     /// The user's role per workspace id.
     public var roles: [String: Role]
+    /// When the token stops being valid (nil: never); live sessions end then.
+    public var tokenExpiresAt: Date?
 
-    public init(user: User, tokenID: String, scopes: Set<TokenScope>, tokenWorkspace: String?, roles: [String: Role]) {
+    public init(user: User, tokenID: String, scopes: Set<TokenScope>, tokenWorkspace: String?, roles: [String: Role],
+                tokenExpiresAt: Date? = nil) {
         self.user = user
         self.tokenID = tokenID
         self.scopes = scopes
         self.tokenWorkspace = tokenWorkspace
         self.roles = roles
+        self.tokenExpiresAt = tokenExpiresAt
     }
 
     /// The role that counts in `workspace`: the membership, or owner for a server admin.

@@ -69,6 +69,10 @@ public enum LatticeSessionStatus: Sendable, Hashable {
     case reconnecting(attempt: Int, delay: Duration)
     /// Reconnecting stopped (`maxAttempts` reached); the session is closed.
     case gaveUp
+    /// The server closed the connection with 4003: the token no longer authenticates (revoked,
+    /// expired, deleted; `reason` says which). Reconnecting with it would be refused, so the
+    /// session is closed.
+    case credentialEnded(reason: String)
     case closed
 }
 
@@ -104,6 +108,9 @@ public struct LatticeSessionOptions: Sendable {
 /// All state lives in this actor; the connection's reader task hands each message to it
 /// in arrival order.
 public actor LatticeSession {
+    /// The close code of a connection whose token no longer authenticates (docs/protocol.md).
+    static let credentialEndedCode: UInt16 = 4003
+
     public nonisolated let url: WebSocketURL
     public nonisolated let options: LatticeSessionOptions
     /// Connection changes (connected, disconnected, reconnecting…); keeps the newest 64 if unread.
@@ -396,7 +403,8 @@ public actor LatticeSession {
                     guard let self else { return }
                     await self.received(message, generation: gen)
                 }
-                await self?.connectionEnded(generation: gen, reason: "connection closed" + (conn.closeCode.map { " (code \($0))" } ?? ""))
+                await self?.connectionEnded(generation: gen, reason: "connection closed" + (conn.closeCode.map { " (code \($0))" } ?? ""),
+                                            closeCode: conn.closeCode, closeReason: conn.closeReason)
             } catch {
                 await self?.connectionEnded(generation: gen, reason: "\(error)")
             }
@@ -502,7 +510,8 @@ public actor LatticeSession {
         }
     }
 
-    private func connectionEnded(generation gen: Int, reason: String) {
+    private func connectionEnded(generation gen: Int, reason: String,
+                                 closeCode: WebSocketCloseCode? = nil, closeReason: String = "") {
         guard gen == generation, connection != nil else { return }
         connection = nil
         ready = false
@@ -514,6 +523,11 @@ public actor LatticeSession {
         failAll(.connectionLost, includingUnsent: false)
         guard !closed, everConnected, !reconnecting else { return }
         statusContinuation.yield(.disconnected(reason: reason))
+        if closeCode?.rawValue == Self.credentialEndedCode {
+            reconnectTask?.cancel()
+            giveUp(status: .credentialEnded(reason: closeReason.isEmpty ? "token no longer valid" : closeReason))
+            return
+        }
         guard let policy = options.reconnect else {
             giveUp(status: .closed)
             return

@@ -35,7 +35,7 @@ public enum LatticeHTTPServer {
         let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, sameOriginOnly: settings.sameOriginOnly,
                                             explicitOrigins: !configuration.allowedOrigins.isEmpty)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: hubSettings.lowWaterMark, high: hubSettings.highWaterMark)
-        return try await ServerBinding.bind(settings: settings, group: group) { [configuration] channel, registry in
+        let server = try await ServerBinding.bind(settings: settings, group: group) { [configuration] channel, registry in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.configureWebSocketServerPipeline(
                     configuration: configuration,
@@ -55,5 +55,8 @@ public enum LatticeHTTPServer {
                 )
             }
         }
+        // Changes made outside this process (and token expiry) reach live sessions too.
+        server.own(IdentityChangeWatcher.start(access: access, interval: settings.identityPollInterval))
+        return server
     }
 }

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// A bound server: its address, and an orderly way to stop it.
 public final class RunningServer: Sendable {
@@ -7,6 +8,8 @@ public final class RunningServer: Sendable {
     let listener: Channel
     let registry: ConnectionRegistry
     let shutdownTimeout: TimeAmount
+    /// Background work that ends with the server (cancelled first at shutdown).
+    private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(group: MultiThreadedEventLoopGroup, listener: Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
         self.group = group
@@ -23,10 +26,16 @@ public final class RunningServer: Sendable {
     /// Graceful stop: stop accepting, close WebSockets with 1001 (waiting for
     /// their answers up to the shutdown timeout), then stop the event loops.
     public func shutdown() async throws {
+        for task in tasks.withLock({ $0 }) { task.cancel() }
         try? await listener.close()
         let loop = group.next()
         try? await registry.closeAll(eventLoop: loop, timeout: shutdownTimeout).get()
         try await group.shutdownGracefully()
+    }
+
+    /// Ties `task` to the server's lifetime.
+    func own(_ task: Task<Void, Never>) {
+        tasks.withLock { $0.append(task) }
     }
 
     /// Resolves when the listening socket closes.

@@ -21,6 +21,9 @@ public struct ServerSettings: Sendable {
     /// (`lattice serve` only): true accepts only the server's own origin (the request's `Host`);
     /// false accepts any. Requests without `Origin` (non-browser clients) are always accepted.
     public var sameOriginOnly = true
+    /// How often `lattice serve` reads the identity changes the store recorded (made by
+    /// `lattice admin` or another server) and ends sessions of expired tokens.
+    public var identityPollInterval: Duration = .seconds(1)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int = System.coreCount,
                 webSocket: WebSocketConfiguration = WebSocketConfiguration(),

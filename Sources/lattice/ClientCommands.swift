@@ -72,6 +72,7 @@ struct TailCommand: AsyncParsableCommand {
                 case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(delay))")
                 case .connected(let id): printError("# connected (session \(id))")
                 case .gaveUp: printError("# gave up reconnecting")
+                case .credentialEnded(let reason): printError("# the server ended this token: \(reason); not reconnecting")
                 case .closed: break
                 }
             }

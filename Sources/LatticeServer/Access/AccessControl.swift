@@ -20,7 +20,9 @@ public final class AccessControl: Sendable {
     /// A change live sessions must apply at once.
     enum LiveChange: Sendable {
         case rolesChanged(userID: String)
-        case tokenRevoked(tokenID: String)
+        /// The token no longer authenticates (revoked, deleted, expired, its user deleted):
+        /// its sessions close with 4003 and `reason`.
+        case tokenEnded(tokenID: String, reason: String)
     }
 
     public init(store: any IdentityStore, resources: ResourceDirectory = ResourceDirectory()) {
@@ -54,7 +56,7 @@ public final class AccessControl: Sendable {
             guard let user = try await store.user(id: token.userID) else { return .failure(.noUser) }
             let roles = try await store.memberships(of: user.id)
             return .success(Principal(user: user, tokenID: token.id, scopes: token.scopes,
-                                      tokenWorkspace: token.workspaceID, roles: roles))
+                                      tokenWorkspace: token.workspaceID, roles: roles, tokenExpiresAt: token.expiresAt))
         } catch {
             return .failure(.storeFailed)
         }
@@ -104,21 +106,60 @@ public final class AccessControl: Sendable {
         }
     }
 
-    /// `userID`'s memberships changed: reload them, set them on its tokens' shared principals,
-    /// and have every live session of the user end the subscriptions it may no longer read
-    /// (docs/security.md).
+    /// `userID`'s memberships or user record changed: reload both, set them on its tokens'
+    /// shared principals, and have every live session of the user end the subscriptions it may
+    /// no longer read (docs/security.md). A deleted user's sessions close.
     public func membershipsChanged(of userID: String) async {
-        guard let roles = try? await store.memberships(of: userID) else { return }
         let affected = principals.withLock { table in table.values.filter { $0.principal.userID == userID }.map(\.principal) }
         guard !affected.isEmpty else { return }
-        for shared in affected { shared.setRoles(roles) }
+        let user: User?, roles: [String: Role]
+        do {
+            user = try await store.user(id: userID)
+            roles = try await store.memberships(of: userID)
+        } catch {
+            return  // the store failed: sessions keep what they have; the next change reloads
+        }
+        guard let user else {
+            for shared in affected { publish(.tokenEnded(tokenID: shared.tokenID, reason: "user deleted")) }
+            return
+        }
+        for shared in affected { shared.update(user: user, roles: roles) }
         publish(.rolesChanged(userID: userID))
     }
 
     /// A token was revoked: close every session that authenticated with it (close code 4003).
     public func tokenRevoked(_ tokenID: String) {
         guard principals.withLock({ $0[tokenID] != nil }) else { return }
-        publish(.tokenRevoked(tokenID: tokenID))
+        publish(.tokenEnded(tokenID: tokenID, reason: "token revoked"))
+    }
+
+    /// A token's record changed somewhere (revoked, deleted, new expiry): if it has live
+    /// sessions, reload it and close them if it no longer authenticates.
+    func tokenChanged(_ tokenID: String, now: Date = Date()) async {
+        guard let shared = principals.withLock({ $0[tokenID]?.principal }) else { return }
+        let token: TokenRecord?
+        do { token = try await store.token(id: tokenID) } catch { return }
+        guard let token else { return publish(.tokenEnded(tokenID: tokenID, reason: "token deleted")) }
+        if token.revokedAt != nil { return publish(.tokenEnded(tokenID: tokenID, reason: "token revoked")) }
+        shared.setExpiry(token.expiresAt)
+        if !token.isActive(at: now) { publish(.tokenEnded(tokenID: tokenID, reason: "token expired")) }
+    }
+
+    /// Closes the live sessions of every token that has expired by `now` (the identity watcher
+    /// calls this about once a second).
+    func endExpiredSessions(now: Date = Date()) {
+        let expired = principals.withLock { table in
+            table.values.compactMap { entry in entry.principal.expiresAt.map { $0 <= now } == true ? entry.principal.tokenID : nil }
+        }
+        for tokenID in expired { publish(.tokenEnded(tokenID: tokenID, reason: "token expired")) }
+    }
+
+    /// Applies one change recorded by the store.
+    func apply(_ change: IdentityChange) async {
+        switch change.subject {
+        case .user(let userID): await membershipsChanged(of: userID)
+        case .token(let tokenID): await tokenChanged(tokenID)
+        }
     }
 
     private func publish(_ change: LiveChange) {

@@ -1,3 +1,4 @@
+import Foundation
 import LatticeAuth
 import Synchronization
 
@@ -20,5 +21,22 @@ final class SharedPrincipal: Sendable {
 
     func setRoles(_ roles: [String: Role]) {
         value.withLock { $0.roles = roles }
+    }
+
+    /// The user record and roles as the store has them now (admin flag, name, memberships).
+    func update(user: User, roles: [String: Role]) {
+        value.withLock {
+            $0.user = user
+            $0.roles = roles
+        }
+    }
+
+    /// When the token stops being valid (nil: never).
+    var expiresAt: Date? {
+        get { value.withLock { $0.tokenExpiresAt } }
+    }
+
+    func setExpiry(_ date: Date?) {
+        value.withLock { $0.tokenExpiresAt = date }
     }
 }

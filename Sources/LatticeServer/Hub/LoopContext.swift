@@ -53,8 +53,8 @@ final class LoopContext {
             for sessions in liveSessions.values {
                 for session in sessions.values where session.shared.userID == userID { session.rolesChanged() }
             }
-        case .tokenRevoked(let tokenID):
-            for session in liveSessions[tokenID].map({ Array($0.values) }) ?? [] { session.credentialRevoked() }
+        case .tokenEnded(let tokenID, let reason):
+            for session in liveSessions[tokenID].map({ Array($0.values) }) ?? [] { session.credentialEnded(reason: reason) }
         }
     }
 

@@ -42,8 +42,9 @@ extension SessionHandler {
         markDirty()
     }
 
-    /// The token this session authenticated with was revoked: close now with 4003.
-    func credentialRevoked() {
-        closeSession(Self.tokenRevokedCode, reason: "token revoked")
+    /// The token this session authenticated with no longer authenticates (revoked, deleted,
+    /// expired, its user deleted): close now with 4003 and the reason.
+    func credentialEnded(reason: String) {
+        closeSession(Self.tokenRevokedCode, reason: reason)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite("API: REST, sign-in and lattice admin", .latticeServer(APITestSupport.serveArguments))
 struct APITests {
     @Test("health, readiness, 404 JSON for unknown paths, 405 with Allow, 426 for /ws")
-    func routing() throws {
+    func routing() async throws {
         let t = try APITestSupport()
         #expect(try t.call("GET", "/healthz").status == 200)
         let ready = try t.call("GET", "/readyz")
@@ -24,7 +24,7 @@ struct APITests {
     }
 
     @Test("keep-alive: pipelined requests on one connection are answered in order")
-    func pipelining() throws {
+    func pipelining() async throws {
         let t = try APITestSupport()
         let admin = try t.admin
         let requests = "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n\r\n"
@@ -53,7 +53,7 @@ struct APITests {
 
         // Long enough that a stalled CI machine still uses it before it expires.
         let created = ContinuousClock.now
-        let expiring = try t.member("viewer", extra: ["--expires-in", "6"])
+        let expiring = try await t.member("viewer", extra: ["--expires-in", "6"])
         #expect(try t.call("GET", "/api/me", token: expiring.token).status == 200)
         // It was created a little after `created` (a child process made it): look until it is refused.
         try await Task.sleep(until: created + .seconds(6))
@@ -83,7 +83,7 @@ struct APITests {
     }
 
     @Test("/api/me shows the user, the token and the memberships")
-    func me() throws {
+    func me() async throws {
         let t = try APITestSupport()
         let answer = try t.call("GET", "/api/me", token: try t.admin)
         #expect(answer.status == 200)
@@ -98,13 +98,13 @@ struct APITests {
     }
 
     @Test("member management: viewers and editors are refused (and audited), owners manage, the last owner stays")
-    func roleMatrix() throws {
+    func roleMatrix() async throws {
         let t = try APITestSupport()
-        let ws = try t.workspace("roles")
-        let viewer = try t.member("viewer", in: ws.id)
-        let editor = try t.member("editor", in: ws.id)
-        let outsider = try t.member("owner", in: "demo")
-        let target = try t.member("viewer", in: ws.id)
+        let ws = try await t.workspace("roles")
+        let viewer = try await t.member("viewer", in: ws.id)
+        let editor = try await t.member("editor", in: ws.id)
+        let outsider = try await t.member("owner", in: "demo")
+        let target = try await t.member("viewer", in: ws.id)
 
         for (who, token) in [("viewer", viewer.token), ("editor", editor.token), ("outsider", outsider.token)] {
             let put = try t.call("PUT", "/api/workspaces/\(ws.id)/members/\(target.userID)", token: token, json: ["role": "owner"])
@@ -146,9 +146,9 @@ struct APITests {
     }
 
     @Test("tokens: the secret is shown once, never listed; scopes cannot grow; revoked tokens stop working")
-    func tokens() throws {
+    func tokens() async throws {
         let t = try APITestSupport()
-        let user = try t.member("editor")
+        let user = try await t.member("editor")
         let created = try t.call("POST", "/api/tokens", token: user.token, json: ["label": "ci", "scopes": ["read"], "expiresInSeconds": 3600])
         #expect(created.status == 201, "\(created)")
         let secret = try #require(created.json["token"] as? String)
@@ -176,7 +176,7 @@ struct APITests {
         #expect(try t.call("POST", "/api/tokens", token: user.token, json: ["userID": "u_0000000000000000"]).status == 403)
 
         // Someone else cannot revoke it; the owner can, and then it fails.
-        let other = try t.member("viewer")
+        let other = try await t.member("viewer")
         #expect(try t.call("DELETE", "/api/tokens/\(id)", token: other.token).status == 403)
         let revoked = try t.call("DELETE", "/api/tokens/\(id)", token: user.token)
         #expect(revoked.status == 200)
@@ -186,14 +186,14 @@ struct APITests {
     }
 
     @Test("admin creates users and bot tokens; non-admins cannot")
-    func adminUsers() throws {
+    func adminUsers() async throws {
         let t = try APITestSupport()
         let admin = try t.admin
         let made = try t.call("POST", "/api/users", token: admin, json: ["name": "Robot", "kind": "bot"])
         #expect(made.status == 201)
         let botID = try #require((made.json["user"] as? [String: Any])?["id"] as? String)
         #expect(try t.call("GET", "/api/users", token: admin).status == 200)
-        let plain = try t.member("owner")
+        let plain = try await t.member("owner")
         #expect(try t.call("POST", "/api/users", token: plain.token, json: ["name": "x"]).status == 403)
         #expect(try t.call("GET", "/api/users", token: plain.token).status == 403)
         #expect(try t.call("POST", "/api/users", token: admin, json: ["name": ""]).status == 400)
@@ -212,9 +212,9 @@ struct APITests {
     }
 
     @Test("workspaces: create (creator owns it), list own, bad ids refused, duplicates conflict")
-    func workspaces() throws {
+    func workspaces() async throws {
         let t = try APITestSupport()
-        let user = try t.member("viewer")
+        let user = try await t.member("viewer")
         let id = "ws-\(UInt32.random(in: 0...UInt32.max))"
         let created = try t.call("POST", "/api/workspaces", token: user.token, json: ["id": id, "name": "Mine"])
         #expect(created.status == 201, "\(created)")
@@ -230,8 +230,8 @@ struct APITests {
     @Test("invitations: accepted once; used, expired and revoked ones refused; a failed accept does not burn it")
     func invitations() async throws {
         let t = try APITestSupport()
-        let ws = try t.workspace("inv")
-        let editor = try t.member("editor", in: ws.id)
+        let ws = try await t.workspace("inv")
+        let editor = try await t.member("editor", in: ws.id)
         #expect(try t.call("POST", "/api/workspaces/\(ws.id)/invitations", token: editor.token, json: ["role": "viewer"]).status == 403)
         #expect(try t.call("POST", "/api/workspaces/\(ws.id)/invitations", token: ws.token,
                            json: ["role": "viewer", "expiresInSeconds": 31 * 86_400]).status == 400)
@@ -281,7 +281,7 @@ struct APITests {
         // An existing user accepts with its token: it joins, no new user.
         let fourth = try t.call("POST", "/api/workspaces/\(ws.id)/invitations", token: ws.token, json: ["role": "viewer"])
         let fourthSecret = try #require(fourth.json["invitation"] as? String)
-        let outsider = try t.member("viewer")
+        let outsider = try await t.member("viewer")
         let joined = try t.call("POST", "/api/invitations/accept", token: outsider.token, json: ["invitation": fourthSecret])
         #expect(joined.status == 200, "\(joined)")
         #expect((joined.json["user"] as? [String: Any])?["id"] as? String == outsider.userID)
@@ -297,9 +297,9 @@ struct APITests {
     }
 
     @Test("sign-in: a token link sets the session cookie and redirects; a bad one is 401; sign-out revokes the session")
-    func signIn() throws {
+    func signIn() async throws {
         let t = try APITestSupport()
-        let user = try t.member("editor")
+        let user = try await t.member("editor")
         let answer = try t.call("GET", "/signin?token=\(user.token)")
         #expect(answer.status == 303)
         #expect(answer.headers["location"] == "/")
@@ -332,9 +332,9 @@ struct APITests {
     }
 
     @Test("sign-in with an invitation link creates the user and the session")
-    func signInInvitation() throws {
+    func signInInvitation() async throws {
         let t = try APITestSupport()
-        let ws = try t.workspace("signin")
+        let ws = try await t.workspace("signin")
         let made = try t.call("POST", "/api/workspaces/\(ws.id)/invitations", token: ws.token, json: ["role": "viewer"])
         let link = try #require(made.json["link"] as? String)
         let form = try t.call("GET", link)
@@ -349,11 +349,11 @@ struct APITests {
     }
 
     @Test("stream history: members of the workspace read durable streams, others are refused; ephemeral channels have none")
-    func streamHistory() throws {
+    func streamHistory() async throws {
         let t = try APITestSupport()
-        let ws = try t.workspace("hist")
-        let viewer = try t.member("viewer", in: ws.id)
-        let outsider = try t.member("editor")
+        let ws = try await t.workspace("hist")
+        let viewer = try await t.member("viewer", in: ws.id)
+        let outsider = try await t.member("editor")
         let read = try t.call("GET", "/api/streams/workspace/\(ws.id)/events?after=0&limit=10", token: viewer.token)
         #expect(read.status == 200, "\(read)")
         #expect(read.json["stream"] as? String == "workspace/\(ws.id)")
@@ -372,7 +372,7 @@ struct APITests {
     }
 
     @Test("request bodies over 1 MiB are refused with 413")
-    func bodyLimit() throws {
+    func bodyLimit() async throws {
         let t = try APITestSupport()
         let big = [UInt8](repeating: 0x20, count: (1 << 20) + 10)
         let answer = try HTTPTestClient.request(port: t.server.port, "POST", "/api/users", token: try t.admin, body: big)
@@ -381,32 +381,32 @@ struct APITests {
     }
 
     @Test("lattice admin: token create prints only the token; errors exit non-zero with a message")
-    func adminCLI() throws {
+    func adminCLI() async throws {
         let t = try APITestSupport()
-        let (status, out, _) = try t.admin(["token", "create", "--workspace", "demo", "--role", "viewer"])
+        let (status, out, _) = try await t.admin(["token", "create", "--workspace", "demo", "--role", "viewer"])
         #expect(status == 0)
         let token = out.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(token.hasPrefix("lat_t_") && !token.contains(" ") && !token.contains("\n"))
         let me = try t.call("GET", "/api/me", token: token)
         #expect((me.json["memberships"] as? [[String: Any]])?.first?["role"] as? String == "viewer")
 
-        let (bad, _, err) = try t.admin(["member", "set", "--workspace", "nope", "--user", "u_0000000000000000", "--role", "viewer"])
+        let (bad, _, err) = try await t.admin(["member", "set", "--workspace", "nope", "--user", "u_0000000000000000", "--role", "viewer"])
         #expect(bad != 0)
         #expect(err.contains("no workspace nope"))
-        let (again, _, againErr) = try t.admin(["init"])
+        let (again, _, againErr) = try await t.admin(["init"])
         #expect(again != 0)
         #expect(againErr.contains("already has users"))
 
-        let (inviteStatus, inviteOut, _) = try t.admin(["invite", "create", "--workspace", "demo", "--role", "viewer"])
+        let (inviteStatus, inviteOut, _) = try await t.admin(["invite", "create", "--workspace", "demo", "--role", "viewer"])
         #expect(inviteStatus == 0)
         #expect(inviteOut.hasPrefix("lat_i_"))
         let tokenID = try #require((me.json["token"] as? [String: Any])?["id"] as? String)
-        #expect(try t.admin(["token", "revoke", tokenID]).0 == 0)
+        #expect(try await t.admin(["token", "revoke", tokenID]).0 == 0)
         #expect(try t.call("GET", "/api/me", token: token).status == 401)
-        let (auditStatus, auditOut, _) = try t.admin(["audit", "--limit", "1000"])
+        let (auditStatus, auditOut, _) = try await t.admin(["audit", "--limit", "1000"])
         #expect(auditStatus == 0)
         #expect(auditOut.split(separator: "\n").contains { $0.contains("token.revoke") && $0.contains(tokenID) })
-        let (wsStatus, wsOut, _) = try t.admin(["audit", "--workspace", "demo", "--limit", "1000"])
+        let (wsStatus, wsOut, _) = try await t.admin(["audit", "--workspace", "demo", "--limit", "1000"])
         #expect(wsStatus == 0)
         #expect(wsOut.contains("member.add"))
     }

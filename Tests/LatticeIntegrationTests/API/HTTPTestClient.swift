@@ -115,16 +115,16 @@ struct APITestSupport {
     }
 
     /// `lattice admin ARGS --data-dir DIR`: (status, stdout, stderr).
-    func admin(_ args: [String]) throws -> (Int32, String, String) {
+    func admin(_ args: [String]) async throws -> (Int32, String, String) {
         let dataDir = try #require(server.dataDir)
-        return try TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), ["admin"] + args + ["--data-dir", dataDir])
+        return try await TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), ["admin"] + args + ["--data-dir", dataDir])
     }
 
     /// A new user with `role` in `workspace` and its token: (token, userID).
-    func member(_ role: String, in workspace: String = "demo", name: String? = nil, extra: [String] = []) throws -> (token: String, userID: String) {
+    func member(_ role: String, in workspace: String = "demo", name: String? = nil, extra: [String] = []) async throws -> (token: String, userID: String) {
         var args = ["token", "create", "--workspace", workspace, "--role", role, "--json"] + extra
         if let name { args += ["--name", name] }
-        let (status, out, err) = try admin(args)
+        let (status, out, err) = try await admin(args)
         guard status == 0, let object = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: String],
               let token = object["token"], let user = object["userID"] else {
             throw TestServerError(description: "lattice admin \(args.joined(separator: " ")) failed (\(status)): \(out) \(err)")
@@ -133,14 +133,14 @@ struct APITestSupport {
     }
 
     /// A new workspace owned by a new user: (workspace id, owner token, owner id).
-    func workspace(_ prefix: String) throws -> (id: String, token: String, userID: String) {
+    func workspace(_ prefix: String) async throws -> (id: String, token: String, userID: String) {
         let id = "\(prefix)-\(UInt32.random(in: 0...UInt32.max))"
-        let (status, out, err) = try admin(["user", "create", "owner-of-\(id)"])
+        let (status, out, err) = try await admin(["user", "create", "owner-of-\(id)"])
         guard status == 0 else { throw TestServerError(description: "user create failed: \(out) \(err)") }
         let owner = out.trimmingCharacters(in: .whitespacesAndNewlines)
-        let (s2, o2, e2) = try admin(["workspace", "create", id, "--owner", owner])
+        let (s2, o2, e2) = try await admin(["workspace", "create", id, "--owner", owner])
         guard s2 == 0 else { throw TestServerError(description: "workspace create failed: \(o2) \(e2)") }
-        let made = try member("owner", in: id, extra: ["--user", owner])
+        let made = try await member("owner", in: id, extra: ["--user", owner])
         return (id, made.token, owner)
     }
 }

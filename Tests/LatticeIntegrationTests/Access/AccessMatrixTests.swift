@@ -67,7 +67,7 @@ struct AccessMatrixTests {
     func scopes() async throws {
         let server = try TestServerProcess.require()
         let dataDir = try #require(server.dataDir)
-        let (status, out, err) = try TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), [
+        let (status, out, err) = try await TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), [
             "admin", "token", "create", "--data-dir", dataDir, "--workspace", "demo", "--role", "owner",
             "--name", "reader-owner", "--scopes", "read"])
         #expect(status == 0, "\(err)")
@@ -83,16 +83,16 @@ struct AccessMatrixTests {
         let server = try TestServerProcess.require()
         let dataDir = try #require(server.dataDir)
         let binary = try TestServerProcess.locateBinary()
-        let (_, expiringOut, _) = try TestServerProcess.runToCompletion(binary, [
+        let (_, expiringOut, _) = try await TestServerProcess.runToCompletion(binary, [
             "admin", "token", "create", "--data-dir", dataDir, "--workspace", "demo", "--role", "editor", "--name", "short", "--expires-in", "1"])
         let expiring = try #require(TestServerProcess.firstToken(in: expiringOut))
-        let (_, revokedOut, _) = try TestServerProcess.runToCompletion(binary, [
+        let (_, revokedOut, _) = try await TestServerProcess.runToCompletion(binary, [
             "admin", "token", "create", "--data-dir", dataDir, "--workspace", "demo", "--role", "editor", "--name", "gone"])
         let revoked = try #require(TestServerProcess.firstToken(in: revokedOut))
-        let (revokeStatus, _, revokeErr) = try TestServerProcess.runToCompletion(binary, ["admin", "token", "revoke", "--data-dir", dataDir, revoked])
+        let (revokeStatus, _, revokeErr) = try await TestServerProcess.runToCompletion(binary, ["admin", "token", "revoke", "--data-dir", dataDir, revoked])
         #expect(revokeStatus == 0, "\(revokeErr)")
         // A valid token whose secret half is changed.
-        let valid = try server.token(for: "forger")
+        let valid = try await server.token(for: "forger")
         let forged = String(valid.dropLast(4)) + (valid.hasSuffix("AAAA") ? "BBBB" : "AAAA")
         try await Task.sleep(for: .milliseconds(1200))
         for credential in [nil, "garbage", forged, expiring, revoked] as [String?] {
@@ -114,9 +114,9 @@ struct AccessMatrixTests {
     }
 
     @Test("browser origins: the server's own is accepted, another is refused with 403")
-    func origins() throws {
+    func origins() async throws {
         let server = try TestServerProcess.require()
-        let token = try server.token(for: "browser")
+        let token = try await server.token(for: "browser")
         for (origin, status) in [("http://127.0.0.1", 101), ("http://evil.example", 403)] {
             let socket = try RawWebSocket(port: server.port, timeout: 5)
             try socket.write(RawWebSocket.handshakeRequest(path: "/ws", headers: [

@@ -8,10 +8,10 @@ import Testing
 @Suite("access: lattice admin changes and token expiry reach live sessions",
        .latticeServer(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"]))
 struct AdminChangeTests {
-    static func admin(_ arguments: [String]) throws {
+    static func admin(_ arguments: [String]) async throws {
         let server = try TestServerProcess.require()
         let dataDir = try #require(server.dataDir)
-        let (status, out, err) = try TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(),
+        let (status, out, err) = try await TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(),
                                                                         ["admin"] + arguments + ["--data-dir", dataDir])
         #expect(status == 0, "lattice admin \(arguments): \(out) \(err)")
     }
@@ -34,7 +34,7 @@ struct AdminChangeTests {
         #expect(try await editor.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         #expect(try await editor.request(#"{"type":"publish","id":2,"stream":"\#(stream)","data":"before"}"#).type == "ok")
 
-        try Self.admin(["member", "set", "--workspace", "demo", "--user", user, "--role", "viewer"])
+        try await Self.admin(["member", "set", "--workspace", "demo", "--user", user, "--role", "viewer"])
         // Applied within the poll: look until a publish is refused (each try that passes is fine).
         var answer = ""
         for id in 3..<200 {
@@ -45,7 +45,7 @@ struct AdminChangeTests {
         }
         #expect(answer == "forbidden")
 
-        try Self.admin(["member", "remove", "--workspace", "demo", "--user", user])
+        try await Self.admin(["member", "remove", "--workspace", "demo", "--user", user])
         let ended = try await editor.next(timeout: 20) { $0.type == "unsubscribed" }
         #expect(ended.stream == stream)
         #expect(ended.code == "forbidden")
@@ -55,11 +55,11 @@ struct AdminChangeTests {
     @Test("lattice admin token revoke closes the token's live connections with 4003")
     func adminRevocation() async throws {
         let server = try TestServerProcess.require()
-        let token = try server.token(for: "cli-revoked")
-        let socket = try RawWebSocket.lattice(port: server.port, name: "cli-revoked", token: token, timeout: 20)
+        let token = try await server.token(for: "cli-revoked")
+        let socket = try await RawWebSocket.lattice(port: server.port, name: "cli-revoked", token: token, timeout: 20)
         try socket.sendText(#"{"type":"subscribe","id":1,"stream":"channel/demo/cli-revoked"}"#)
         #expect(try socket.readLattice().type == "ok")
-        try Self.admin(["token", "revoke", token])
+        try await Self.admin(["token", "revoke", token])
         let (code, reason) = try Self.closeFrame(socket)
         #expect(code == 4003)
         #expect(reason == "token revoked")
@@ -70,11 +70,11 @@ struct AdminChangeTests {
         let server = try TestServerProcess.require()
         let dataDir = try #require(server.dataDir)
         let before = Date()  // the token expires 8 s after a moment later than this
-        let (_, out, _) = try TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), [
+        let (_, out, _) = try await TestServerProcess.runToCompletion(try TestServerProcess.locateBinary(), [
             "admin", "token", "create", "--data-dir", dataDir, "--workspace", "demo", "--role", "viewer",
             "--name", "cli-expiring", "--expires-in", "8"])
         let token = try #require(TestServerProcess.firstToken(in: out))
-        let socket = try RawWebSocket.lattice(port: server.port, name: "cli-expiring", token: token, timeout: 30)
+        let socket = try await RawWebSocket.lattice(port: server.port, name: "cli-expiring", token: token, timeout: 30)
         try socket.sendText(#"{"type":"ping","id":1}"#)
         #expect(try socket.readLattice().type == "ok")
         let (code, reason) = try Self.closeFrame(socket)
@@ -86,10 +86,10 @@ struct AdminChangeTests {
     @Test("LatticeSession: a 4003 close ends the session with credentialEnded instead of reconnecting with a dead token")
     func clientStopsOnCredentialEnd() async throws {
         let server = try TestServerProcess.require()
-        let token = try server.token(for: "cli-session")
+        let token = try await server.token(for: "cli-session")
         let session = try await ClientTestSupport.session(server, name: "cli-session")
         let subscription = try await session.subscribe("channel/demo/cli-session")
-        try Self.admin(["token", "revoke", token])
+        try await Self.admin(["token", "revoke", token])
         let ended = try await ClientTestSupport.within(30, "the session ending") { () -> [LatticeSessionStatus] in
             var seen: [LatticeSessionStatus] = []
             for await status in session.statusUpdates { seen.append(status) }

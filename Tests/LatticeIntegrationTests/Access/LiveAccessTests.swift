@@ -49,8 +49,8 @@ struct LiveAccessTests {
     func revocationCloses() async throws {
         let server = try TestServerProcess.require()
         let admin = try #require(server.adminToken)
-        let token = try server.token(for: "live-revoked")
-        let socket = try RawWebSocket.lattice(port: server.port, name: "live-revoked", token: token, timeout: 10)
+        let token = try await server.token(for: "live-revoked")
+        let socket = try await RawWebSocket.lattice(port: server.port, name: "live-revoked", token: token, timeout: 10)
         try socket.sendText(#"{"type":"subscribe","id":1,"stream":"channel/demo/revoked"}"#)
         #expect(try socket.readLattice().type == "ok")
         let tokenID = "t_" + token.dropFirst("lat_t_".count).prefix(16)
@@ -77,7 +77,7 @@ struct AbuseLimitTests {
     @Test("over the request rate: rate_limited with the request's id, and a connection that keeps flooding is closed with 1008")
     func rateLimited() async throws {
         let server = try TestServerProcess.require()
-        let socket = try RawWebSocket.lattice(port: server.port, name: "flooder", timeout: 10)
+        let socket = try await RawWebSocket.lattice(port: server.port, name: "flooder", timeout: 10)
         // The burst is 40 (twice the rate): the 41st ping in a row is refused. 120 pings sent at
         // once would all pass only if the server took 4 s to read them (20 tokens come back a second).
         for i in 0..<120 { try socket.sendText(#"{"type":"ping","id":\#(i)}"#) }

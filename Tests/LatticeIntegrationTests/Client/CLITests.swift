@@ -13,14 +13,14 @@ final class ChildProcess: @unchecked Sendable {
     private let out = Output()
     private let err = Output()
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try TestServerProcess.locateBinary())
         process.arguments = arguments
         // The client tools authenticate with LATTICE_TOKEN: an editor of `demo` on the suite's server.
         if let server = TestServerProcess.current, server.dataDir != nil {
             var environment = ProcessInfo.processInfo.environment
-            environment["LATTICE_TOKEN"] = try server.token(for: "cli")
+            environment["LATTICE_TOKEN"] = try await server.token(for: "cli")
             process.environment = environment
         }
         let outPipe = Pipe()
@@ -71,7 +71,7 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     static func run(_ arguments: [String], within seconds: Double = 30) async throws -> (status: Int32?, stdout: String, stderr: String) {
-        let child = try ChildProcess(arguments)
+        let child = try await ChildProcess(arguments)
         let status = await child.exitStatus(within: seconds)
         return (status, child.stdout, child.stderr)
     }
@@ -105,7 +105,7 @@ struct CLITests {
     func tail() async throws {
         let server = try TestServerProcess.require()
         let channel = ClientTestSupport.channel("tail")
-        let tail = try ChildProcess(["tail", channel, "--url", url])
+        let tail = try await ChildProcess(["tail", channel, "--url", url])
         let subscribed = await tail.wait { _, err in err.contains("# subscribed") }
         #expect(subscribed, "stderr: \(tail.stderr)")
         let producer = try await ClientTestSupport.session(server, reconnect: nil)
@@ -121,7 +121,7 @@ struct CLITests {
         // --json and --since: replays from offset 1
         let subscribedLine = try #require(tail.stderr.split(separator: "\n").first { $0.hasPrefix("# subscribed") })
         let epoch = try #require(subscribedLine.split(separator: " ").last.flatMap { LatticePosition(String($0)) }).epoch
-        let replay = try ChildProcess(["tail", channel, "--url", url, "--json", "--since", "\(epoch):1"])
+        let replay = try await ChildProcess(["tail", channel, "--url", url, "--json", "--since", "\(epoch):1"])
         #expect(await replay.wait { out, _ in out.contains("\"offset\":2") }, "stdout: \(replay.stdout) stderr: \(replay.stderr)")
         let line = replay.stdout.split(separator: "\n").first.map(String.init) ?? ""
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])

@@ -15,7 +15,7 @@ enum ClientTestSupport {
                         reconnect: ReconnectPolicy? = ReconnectPolicy(baseDelay: .milliseconds(20), maxDelay: .milliseconds(300)))
         async throws -> LatticeSession {
         let session = LatticeSession(url: try url(server),
-                                     options: LatticeSessionOptions(token: try server.token(for: name), requestTimeout: .seconds(5),
+                                     options: LatticeSessionOptions(token: try await server.token(for: name), requestTimeout: .seconds(5),
                                                                     reconnect: reconnect))
         try await session.connect()
         return session
@@ -239,12 +239,12 @@ struct RestartTests {
         // One data directory for both runs (tokens survive; the channel's memory history does not).
         let dataDir = NSTemporaryDirectory() + "lattice-restart-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
-        let first = try TestServerProcess.launch(ClientTestSupport.serveArguments + ["--data-dir", dataDir])
+        let first = try await TestServerProcess.launch(ClientTestSupport.serveArguments + ["--data-dir", dataDir])
         let port = first.port
         let url = try ClientTestSupport.url(first)
         let channel = ClientTestSupport.channel("restart")
         let consumer = LatticeSession(url: url, options: LatticeSessionOptions(
-            token: try first.token(for: "consumer"), requestTimeout: .seconds(5),
+            token: try await first.token(for: "consumer"), requestTimeout: .seconds(5),
             reconnect: ReconnectPolicy(baseDelay: .milliseconds(50), maxDelay: .milliseconds(400))))
         try await consumer.connect()
         let sub = try await consumer.subscribe(channel)
@@ -257,7 +257,7 @@ struct RestartTests {
 
         var args = ClientTestSupport.serveArguments + ["--data-dir", dataDir]
         args[args.firstIndex(of: "0")!] = String(port)
-        let second = try TestServerProcess.launch(args)
+        let second = try await TestServerProcess.launch(args)
         defer { second.terminate() }
         #expect(await collector.wait(upTo: 15) { items in items.contains { if case .reset = $0 { true } else { false } } },
                 "the consumer reported the lost history")

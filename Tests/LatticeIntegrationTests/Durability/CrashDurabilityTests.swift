@@ -85,18 +85,19 @@ struct CrashDurabilityTests {
         let stream = "channel/demo/crash"
         let acked = Acknowledged()
 
-        var server = try TestServerProcess.launch(args)
+        var server = try await TestServerProcess.launch(args)
         let admin = try #require(server.adminToken)
         let mark = try HTTPTestClient.request(port: server.port, "PUT", "/api/workspaces/demo/channels/crash", token: admin,
                                               json: ["durable": true])
         #expect(mark.status == 200, "\(mark)")
-        let tokens = try (0..<3).map { try server.token(for: "crash-writer-\($0)") }
+        var tokens: [String] = []
+        for n in 0..<3 { tokens.append(try await server.token(for: "crash-writer-\(n)")) }
         // Restart once so the channel is created durable (marking applies to streams created after it).
         server.terminate()
 
         var epoch: String? = nil
         for cycle in 0..<4 {
-            server = try TestServerProcess.launch(args)
+            server = try await TestServerProcess.launch(args)
             if let epoch {
                 // Before writing more: everything acknowledged so far is there, gapless, in the same epoch.
                 let (recovered, events, newest) = try await Self.readAll(port: server.port, token: admin, stream: stream, epoch: epoch)
@@ -119,7 +120,7 @@ struct CrashDurabilityTests {
             #expect(acked.epochSet.count == 1, "the epoch changed: \(acked.epochSet)")
             epoch = acked.epochSet.first
         }
-        server = try TestServerProcess.launch(args)
+        server = try await TestServerProcess.launch(args)
         defer { server.terminate() }
         let finalEpoch = try #require(epoch)
         let (recovered, events, newest) = try await Self.readAll(port: server.port, token: admin, stream: stream, epoch: finalEpoch)

@@ -48,4 +48,17 @@ enum Interop {
         let stderr = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
         return (process.terminationStatus, stdout, stderr)
     }
+
+    /// `run` on a thread outside Swift's cooperative pool: the pool has one thread per core
+    /// (two on CI), and a test blocked in `run` must not hold one up while others wait for it.
+    static func runDetached(_ arguments: [String], timeout: Double = 90) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await offPool { try run(arguments, timeout: timeout) }
+    }
+
+    /// The one JSON object a script printed last.
+    static func json(_ result: (status: Int32, stdout: String, stderr: String)) throws -> [String: Any] {
+        let line = result.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                            "no JSON from the script (status \(result.status)): \(result.stdout)\n\(result.stderr)")
+    }
 }

@@ -6,12 +6,12 @@ import Testing
 @Suite("Interop: Python websockets client → lattice echo")
 struct PythonClientTests {
     @Test("text, binary, large, fragmented, ping, burst ordering, close", arguments: [true, false])
-    func pythonClientAgainstEcho(compression: Bool) throws {
-        let server = try TestServerProcess.launch(
+    func pythonClientAgainstEcho(compression: Bool) async throws {
+        let server = try await TestServerProcess.launch(
             ["echo", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0"] + (compression ? [] : ["--no-deflate"]))
         defer { server.terminate() }
         let url = "ws://127.0.0.1:\(server.port)/interop"
-        let result = try Interop.run([Interop.script("ws_client.py"), url] + (compression ? [] : ["--no-compression"]))
+        let result = try await Interop.runDetached([Interop.script("ws_client.py"), url] + (compression ? [] : ["--no-compression"]))
         #expect(result.status == 0, "python client failed:\n\(result.stderr)")
         let checks = try #require(
             try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "no JSON from client: \(result.stdout)")

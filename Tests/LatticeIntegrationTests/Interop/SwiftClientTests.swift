@@ -7,8 +7,8 @@ import Testing
 /// Our `LatticeClient` as the client, a Python `websockets` echo server as the peer.
 @Suite("Interop: LatticeClient → Python websockets server")
 struct SwiftClientTests {
-    static func launchPythonServer(compression: Bool) throws -> TestServerProcess {
-        try TestServerProcess.launch([Interop.script("ws_echo_server.py")] + (compression ? [] : ["--no-compression"]),
+    static func launchPythonServer(compression: Bool) async throws -> TestServerProcess {
+        try await TestServerProcess.launch([Interop.script("ws_echo_server.py")] + (compression ? [] : ["--no-compression"]),
                                      binary: try Interop.python())
     }
 
@@ -19,7 +19,7 @@ struct SwiftClientTests {
 
     @Test("echoes text, binary, large and empty messages", arguments: [true, false])
     func echoes(compression: Bool) async throws {
-        let server = try Self.launchPythonServer(compression: compression)
+        let server = try await Self.launchPythonServer(compression: compression)
         defer { server.terminate() }
         let url = try #require(WebSocketURL("ws://127.0.0.1:\(server.port)/"))
         let connection = try await WebSocketClient.connect(to: url, options: WebSocketClientOptions(deflate: true))
@@ -51,7 +51,7 @@ struct SwiftClientTests {
 
     @Test("ping is answered with a pong")
     func ping() async throws {
-        let server = try Self.launchPythonServer(compression: false)
+        let server = try await Self.launchPythonServer(compression: false)
         defer { server.terminate() }
         let url = try #require(WebSocketURL("ws://127.0.0.1:\(server.port)/"))
         let connection = try await WebSocketClient.connect(to: url)
@@ -66,7 +66,7 @@ struct SwiftClientTests {
 
     @Test("a refused handshake reports the status")
     func refusedHandshake() async throws {
-        let server = try TestServerProcess.launch(
+        let server = try await TestServerProcess.launch(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--web-root", "/nonexistent"])
         defer { server.terminate() }
         let url = try #require(WebSocketURL("ws://127.0.0.1:\(server.port)/not-the-endpoint"))

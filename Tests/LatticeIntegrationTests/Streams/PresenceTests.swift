@@ -44,7 +44,7 @@ struct PresenceTests {
 
     @Test("join, update and leave diffs across clients; one member with several metas; bots keep their kind")
     func joinUpdateLeave() async throws {
-        let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
+        let server = try await TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
         defer { server.terminate() }
         let stream = "channel/demo/d_7"
         let ada = try await StreamClient.connect(port: server.port, name: "Ada")
@@ -94,7 +94,7 @@ struct PresenceTests {
     // whole suite runs in parallel on small CI machines, where a process can stall for seconds.
     @Test("no ghost: a peer that goes silent without a close frame is dropped by the keepalive and leaves")
     func noGhost() async throws {
-        let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "1", "--web-root", "/nonexistent"])
+        let server = try await TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "1", "--web-root", "/nonexistent"])
         defer { server.terminate() }
         let stream = "channel/demo/ghosts"
         let watcher = try await StreamClient.connect(port: server.port, name: "watcher")
@@ -102,7 +102,7 @@ struct PresenceTests {
         var view = PresenceModel()
         // A raw socket that subscribes, then never reads or answers pings again. Without the
         // keepalive it would stay a member for ever: the socket stays open.
-        let silent = try RawWebSocket.lattice(port: server.port, name: "silent")
+        let silent = try await RawWebSocket.lattice(port: server.port, name: "silent")
         try silent.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
         try silent.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["silent"] != nil }
@@ -114,13 +114,13 @@ struct PresenceTests {
     @Test("no ghost: a socket closed without a close frame leaves at once, with no keepalive running")
     func droppedSocketLeaves() async throws {
         // --ping-interval 0: no keepalive, so only the end of the TCP connection can remove the member.
-        let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
+        let server = try await TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent"])
         defer { server.terminate() }
         let stream = "channel/demo/dropped"
         let watcher = try await StreamClient.connect(port: server.port, name: "watcher")
         #expect(try await watcher.request(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#).type == "ok")
         var view = PresenceModel()
-        var dropped: RawWebSocket? = try RawWebSocket.lattice(port: server.port, name: "dropped")
+        var dropped: RawWebSocket? = try await RawWebSocket.lattice(port: server.port, name: "dropped")
         try dropped?.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
         try dropped?.sendText(#"{"type":"presence.set","id":2,"stream":"\#(stream)","state":{}}"#)
         try await Self.await(watcher, &view) { $0.members["dropped"] != nil }

@@ -5,7 +5,7 @@ import Testing
 struct ResumeTests {
     @Test("a subscriber killed mid-stream resumes with since: recovered, no gap, no duplicate, while a publisher publishes")
     func resumeWithoutGap() async throws {
-        let server = try TestServerProcess.launch(
+        let server = try await TestServerProcess.launch(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0", "--history-events", "100000"])
         defer { server.terminate() }
         let stream = "channel/demo/resume"
@@ -47,7 +47,7 @@ struct ResumeTests {
 
     @Test("recovered:false when history no longer reaches, when the epoch differs, and when the offset is ahead")
     func notRecovered() async throws {
-        let server = try TestServerProcess.launch(
+        let server = try await TestServerProcess.launch(
             ["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0", "--history-events", "5"])
         defer { server.terminate() }
         let stream = "channel/demo/short"

@@ -6,12 +6,12 @@ import Testing
 struct SlowConsumerTests {
     @Test("a reader that never reads: server memory stays bounded, others get everything in order, it gets recovered:false or 4001")
     func stalledReader() async throws {
-        let server = try TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0"])
+        let server = try await TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0", "--web-root", "/nonexistent", "--rate-messages", "0", "--rate-bytes", "0"])
         defer { server.terminate() }
         let stream = "channel/demo/flood"
         let total = 100_000
 
-        let stalled = try RawWebSocket.lattice(port: server.port, name: "stalled", timeout: 20)
+        let stalled = try await RawWebSocket.lattice(port: server.port, name: "stalled", timeout: 20)
         try stalled.sendText(#"{"type":"subscribe","id":1,"stream":"\#(stream)"}"#)
         let subscribed = try stalled.readLattice()
         #expect(subscribed.type == "ok")

@@ -46,7 +46,9 @@ final class StreamClient: Sendable {
     /// `token` overrides the credential.
     static func connect(port: Int, name: String? = nil, kind: String? = nil, role: String = "editor",
                         token: String? = nil) async throws -> StreamClient {
-        let credential = try token ?? TestServerProcess.on(port: port).token(for: name ?? "anonymous", role: role, bot: kind == "bot")
+        let credential = if let token { token } else {
+            try await TestServerProcess.on(port: port).token(for: name ?? "anonymous", role: role, bot: kind == "bot")
+        }
         let url = try #require(WebSocketURL("ws://127.0.0.1:\(port)/ws"))
         let connection = try await WebSocketClient.connect(
             to: url, options: WebSocketClientOptions(headers: ["Authorization": "Bearer \(credential)"],
@@ -140,9 +142,9 @@ func residentBytes(pid: Int32) -> Int? {
 
 extension RawWebSocket {
     /// Opens `/ws` with the lattice.v1 subprotocol and reads `welcome`.
-    static func lattice(port: Int, name: String, token: String? = nil, timeout: Double = 15) throws -> RawWebSocket {
+    static func lattice(port: Int, name: String, token: String? = nil, timeout: Double = 15) async throws -> RawWebSocket {
+        let token = if let token { token } else { try await TestServerProcess.on(port: port).token(for: name) }
         let socket = try RawWebSocket(port: port, timeout: timeout)
-        let token = try token ?? TestServerProcess.on(port: port).token(for: name)
         try socket.write(handshakeRequest(path: "/ws", headers: [("Sec-WebSocket-Protocol", "lattice.v1"),
                                                                  ("Authorization", "Bearer \(token)")]))
         let response = try socket.readHTTPResponse()

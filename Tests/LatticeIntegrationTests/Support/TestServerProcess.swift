@@ -112,7 +112,11 @@ final class TestServerProcess: Sendable {
 
     /// Starts `lattice <arguments>` and waits (up to `startupTimeout` seconds) for its
     /// listening line. The arguments should include `--port 0`.
-    static func launch(_ arguments: [String], binary: String? = nil, startupTimeout: Double = 15) throws -> TestServerProcess {
+    static func launch(_ arguments: [String], binary: String? = nil, startupTimeout: Double = 15) async throws -> TestServerProcess {
+        try await offPool { try launchBlocking(arguments, binary: binary, startupTimeout: startupTimeout) }
+    }
+
+    private static func launchBlocking(_ arguments: [String], binary: String?, startupTimeout: Double) throws -> TestServerProcess {
         let path = try binary ?? locateBinary()
         var arguments = arguments
         var dataDir: String? = nil
@@ -248,13 +252,17 @@ final class TestServerProcess: Sendable {
     /// A token of user `name` with `role` in `workspace` (made once per name, workspace and
     /// role with `lattice admin token create` on this server's data directory, then reused, so
     /// several connections of one name are one identity).
-    func token(for name: String, role: String = "editor", bot: Bool = false, workspace: String = "demo") throws -> String {
+    func token(for name: String, role: String = "editor", bot: Bool = false, workspace: String = "demo") async throws -> String {
+        try await offPool { try self.tokenBlocking(for: name, role: role, bot: bot, workspace: workspace) }
+    }
+
+    private func tokenBlocking(for name: String, role: String, bot: Bool, workspace: String) throws -> String {
         let key = "\(name)|\(workspace)|\(role)|\(bot)"
         if let known = tokens.withLock({ $0[key] }) { return known }
         guard let dataDir else { throw TestServerError(description: "token(for:): not a lattice serve process") }
         var args = ["admin", "token", "create", "--data-dir", dataDir, "--workspace", workspace, "--role", role, "--name", name]
         if bot { args.append("--bot") }
-        let (status, out, err) = try Self.runToCompletion(try Self.locateBinary(), args)
+        let (status, out, err) = try Self.runBlocking(try Self.locateBinary(), args)
         guard status == 0, let token = Self.firstToken(in: out) else {
             throw TestServerError(description: "lattice \(args.joined(separator: " ")) failed (\(status)): \(out) \(err)")
         }
@@ -263,7 +271,11 @@ final class TestServerProcess: Sendable {
     }
 
     /// Runs a short command and returns its exit status, standard output and error.
-    static func runToCompletion(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
+    static func runToCompletion(_ path: String, _ arguments: [String]) async throws -> (Int32, String, String) {
+        try await offPool { try runBlocking(path, arguments) }
+    }
+
+    private static func runBlocking(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -347,7 +359,7 @@ struct LatticeServerTrait: SuiteTrait, TestScoping {
 
     func provideScope(for test: Test, testCase: Test.Case?,
                       performing function: @Sendable () async throws -> Void) async throws {
-        let server = try TestServerProcess.launch(arguments)
+        let server = try await TestServerProcess.launch(arguments)
         defer { server.terminate() }
         try await TestServerProcess.$current.withValue(server) {
             try await function()
@@ -364,5 +376,14 @@ extension Trait where Self == LatticeServerTrait {
     /// `lattice echo` on 127.0.0.1 with a free port and no keepalive pings, plus `extra` flags.
     static func echoServer(_ extra: String...) -> Self {
         LatticeServerTrait(arguments: ["echo", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0"] + extra)
+    }
+}
+
+/// Runs blocking work (waiting for a child process, a subprocess's output) on a thread of its
+/// own. Swift's cooperative pool has one thread per core — two on CI — and a test blocked on
+/// one of them stalls every other test's async work meanwhile.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -34,6 +34,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "With no --allowed-origins: accept browser upgrades from any Origin, not only the server's own (env LATTICE_ANY_ORIGIN=1).")
     var anyOrigin = false
 
+    @Option(help: ArgumentHelp("Stored history of durable streams, per kind: KIND=EVENTS/AGE, repeatable (e.g. run=1000000/30d, channel=10000/7d, all=none/90d; KIND workspace, run, doc, graph, channel or all; none: no limit). Env LATTICE_RETENTION, comma-separated. Default 1000000/30d for every kind.", valueName: "rule"))
+    var retention: [String] = []
+
+    @Option(help: "Seconds between retention passes (env LATTICE_RETENTION_INTERVAL, default 60).")
+    var retentionInterval: Double?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
@@ -62,7 +68,16 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("warning: web root '\(root)' not found; serving no web app\n".utf8))
         }
 
-        let database = try store.open()
+        let rules: RetentionRules
+        do {
+            let specs = retention.isEmpty ? (env["LATTICE_RETENTION"] ?? "").split(separator: ",").map(String.init) : retention
+            rules = try RetentionRules(parsing: specs.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty })
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let interval = try flagOrEnvironment(retentionInterval, "LATTICE_RETENTION_INTERVAL") ?? 60
+        guard interval > 0, interval.isFinite else { throw ValidationError("the retention interval must be a positive number of seconds") }
+        let database = try store.open(retention: rules, retentionInterval: .milliseconds(Int64(interval * 1000)))
         let services = ServerServices(
             access: AccessControl(store: database), streams: database,
             isDurableChannel: { database.isDurableChannel($0) },
@@ -102,9 +117,12 @@ struct StoreOptions: ParsableArguments {
         dataDir ?? ProcessInfo.processInfo.environment["LATTICE_DATA_DIR"] ?? "lattice-data"
     }
 
-    func open() throws -> SQLiteStore {
+    /// Opens the store; `retention` matters to the server only (its writer applies it).
+    func open(retention: RetentionRules = RetentionRules(), retentionInterval: Duration = .seconds(60)) throws -> SQLiteStore {
         let env = ProcessInfo.processInfo.environment
         var options = SQLiteStoreOptions()
+        options.retention = { retention.retention(for: $0) }
+        options.retentionCheckInterval = retentionInterval
         options.groupCommit = groupCommit && env["LATTICE_GROUP_COMMIT"] != "0"
         switch (sync ?? env["LATTICE_SYNC"] ?? "full").lowercased() {
         case "full": options.synchronous = .full

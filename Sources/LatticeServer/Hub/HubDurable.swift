@@ -46,6 +46,17 @@ extension LoopContext {
         }
     }
 
+    /// Retention raises a stream's oldest stored offset in the store's head cache; a resume must
+    /// be judged against that, or it would answer `recovered: true` and then find the events
+    /// gone. The head cache is in memory, so this costs a lock, not a read.
+    func refreshStoreOldest(_ stream: HubStream) {
+        guard stream.isDurable, let store = hub.durable?.store else { return }
+        let oldest = store.head(of: stream.name.name).oldestOffset
+        if stream.log.history.storeOldestOffset != oldest {
+            stream.log.updateHistory { $0.storeOldestOffset = oldest }
+        }
+    }
+
     /// One step of a subscribe's replay from the store: read the next chunk after `after`.
     func catchUp(_ name: StreamName, sub: SubscriberID, session: SessionRef, after: UInt64) {
         guard let store = hub.durable?.store, let stream = streams[name], stream.catchingUp.contains(sub) else { return }

@@ -11,6 +11,7 @@ extension LoopContext {
                    since: StreamPosition?, requestID: RequestID?, seq: UInt64) {
         let now = NIODeadline.now()
         let stream = self.stream(name)
+        if since != nil { refreshStoreOldest(stream) }
         var frames: [ByteBuffer] = []
         let attachment: Attachment
         do {

@@ -51,14 +51,15 @@ struct APITests {
         #expect(try t.call("GET", "/api/me", token: "not-a-token").status == 401)
         #expect(try t.call("GET", "/api/me", token: "lat_t_0123456789abcdef_nope").status == 401)
 
-        // Long enough that a stalled CI machine still uses it before it expires.
+        // Long enough that a loaded CI machine (where creating it and the first call have taken
+        // more than 6 s) still uses it before it expires.
         let created = ContinuousClock.now
-        let expiring = try await t.member("viewer", extra: ["--expires-in", "6"])
+        let expiring = try await t.member("viewer", extra: ["--expires-in", "20"])
         #expect(try t.call("GET", "/api/me", token: expiring.token).status == 200)
         // It was created a little after `created` (a child process made it): look until it is refused.
-        try await Task.sleep(until: created + .seconds(6))
+        try await Task.sleep(until: created + .seconds(20))
         var afterExpiry = try t.call("GET", "/api/me", token: expiring.token).status
-        while afterExpiry == 200, ContinuousClock.now < created + .seconds(30) {
+        while afterExpiry == 200, ContinuousClock.now < created + .seconds(60) {
             try await Task.sleep(for: .milliseconds(200))
             afterExpiry = try t.call("GET", "/api/me", token: expiring.token).status
         }

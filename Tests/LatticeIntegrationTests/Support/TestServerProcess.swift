@@ -292,6 +292,12 @@ final class TestServerProcess: Sendable {
 
     // MARK: stopping
 
+    /// `terminate()` off the cooperative pool: a graceful stop can take the server's shutdown
+    /// timeout (it waits for WebSocket close answers).
+    func stop(grace: Double = 5) async {
+        _ = try? await offPool { self.terminate(grace: grace) }
+    }
+
     /// Stops the process: SIGTERM, then SIGKILL after `grace` seconds. Idempotent.
     /// Returns the wait status (see `exitedCleanly`).
     @discardableResult
@@ -360,10 +366,15 @@ struct LatticeServerTrait: SuiteTrait, TestScoping {
     func provideScope(for test: Test, testCase: Test.Case?,
                       performing function: @Sendable () async throws -> Void) async throws {
         let server = try await TestServerProcess.launch(arguments)
-        defer { server.terminate() }
-        try await TestServerProcess.$current.withValue(server) {
-            try await function()
+        do {
+            try await TestServerProcess.$current.withValue(server) {
+                try await function()
+            }
+        } catch {
+            await server.stop()
+            throw error
         }
+        await server.stop()
     }
 }
 

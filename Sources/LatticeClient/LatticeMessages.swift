@@ -136,6 +136,8 @@ public enum LatticeServerMessage: Sendable, Hashable {
     case recovered(stream: String, recovered: Bool, LatticePosition)
     case presence(stream: String, members: [PresenceMember])
     case presenceDiff(stream: String, PresenceDiff)
+    /// The server ended a subscription (lost access, or the stream changed class: `reconfigured`).
+    case unsubscribed(stream: String, code: String, message: String)
     /// A message type this client does not know (ignored, as the protocol asks).
     case unknown(type: String)
 
@@ -181,6 +183,9 @@ public enum LatticeServerMessage: Sendable, Hashable {
             let updates = byKey["updates"].map { decodeMembers($0) } ?? []
             guard let joins, let leaves, let updates else { return nil }
             return .presenceDiff(stream: stream, PresenceDiff(joins: joins, leaves: leaves, updates: updates))
+        case "unsubscribed":
+            guard let stream else { return nil }
+            return .unsubscribed(stream: stream, code: byKey["code"]?.string ?? "internal", message: byKey["message"]?.string ?? "")
         default:
             return .unknown(type: type)
         }

@@ -505,6 +505,22 @@ public actor LatticeSession {
             diff.apply(to: &sub.members)
             subscriptions[stream] = sub
             sub.continuation.yield(.presenceDiff(diff))
+        case .unsubscribed(let stream, let code, let text):
+            guard let sub = subscriptions[stream] else { return }
+            if code == "reconfigured" {
+                // The stream changed class on the server: subscribe again from the last position;
+                // the answer (`recovered: false`, a new epoch) reaches the subscription as `.reset`.
+                sendInternal(type: "subscribe", fields: Self.subscribeFields(stream, since: sub.position),
+                             waiter: .resubscribe(stream: stream), subscribeStream: stream)
+                if let state = sub.presenceState {
+                    sendInternal(type: "presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)],
+                                 waiter: .internalRequest, subscribeStream: nil)
+                }
+            } else {
+                subscriptions.removeValue(forKey: stream)
+                sub.continuation.yield(.failed(.server(code: code, message: text, stream: stream)))
+                sub.continuation.finish()
+            }
         case .unknown:
             break
         }

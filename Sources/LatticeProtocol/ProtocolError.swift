@@ -36,6 +36,9 @@ public enum ErrorCode: String, Sendable, Hashable, CaseIterable {
     case notFound = "not_found"
     /// The server failed; the request may be retried.
     case `internal`
+    /// (`unsubscribed` only) The stream changed class on the server (a channel was made durable
+    /// or ephemeral): subscribe again; a resume answers `recovered: false` with the new epoch.
+    case reconfigured
 }
 
 /// Why a request was refused: everything an `error` message carries.

@@ -51,7 +51,7 @@ public enum LatticeHTTPServer {
                             SessionHandler(hub: hub, access: access, subprotocol: accepted.subprotocol, principal: principal,
                                            rateLimits: rateLimits))
                     },
-                    httpHandlers: [HTTPRequestHandler(routes: HTTPRoutes(files: files, webSocketPath: webSocketPath, services: services))]
+                    httpHandlers: [HTTPRequestHandler(routes: HTTPRoutes(files: files, webSocketPath: webSocketPath, services: services, hub: hub))]
                 )
             }
         }

@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between retention passes (env LATTICE_RETENTION_INTERVAL, default 60).")
     var retentionInterval: Double?
 
+    @Option(help: "Seconds a stream nobody uses stays loaded in memory (env LATTICE_STREAM_IDLE_TIMEOUT, default 60; an ephemeral channel stays at least until its history has aged out).")
+    var streamIdleTimeout: Double?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         var settings = try options.settings(defaultPort: 8080, defaultMaxMessage: 1 << 20)
@@ -61,6 +64,12 @@ struct ServeCommand: AsyncParsableCommand {
             settings.rateLimits.byteBurst = rate * 4
         }
         settings.sameOriginOnly = !(anyOrigin || env["LATTICE_ANY_ORIGIN"] == "1")
+        if let idle = try flagOrEnvironment(streamIdleTimeout, "LATTICE_STREAM_IDLE_TIMEOUT") {
+            guard idle > 0, idle.isFinite else { throw ValidationError("the stream idle timeout must be a positive number of seconds") }
+            settings.hub.idleStreamTimeout = .milliseconds(Int64(idle * 1000))
+            // Look for idle streams often enough that the timeout holds to within a fifth of it.
+            settings.hub.idleSweepInterval = .milliseconds(max(50, min(10_000, Int64(idle * 200))))
+        }
         let root = webRoot ?? env["LATTICE_WEB_ROOT"] ?? "web"
         var isDirectory: ObjCBool = false
         let haveWeb = FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) && isDirectory.boolValue

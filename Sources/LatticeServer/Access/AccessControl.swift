@@ -98,6 +98,11 @@ public final class AccessControl: Sendable {
         }
     }
 
+    /// WebSocket sessions open now.
+    public var liveSessionCount: Int {
+        principals.withLock { table in table.values.reduce(0) { $0 + $1.sessions } }
+    }
+
     /// A live session of `tokenID` ended.
     func release(tokenID: String) {
         principals.withLock { table in

@@ -30,6 +30,8 @@ extension APICall {
         _ = try await existingWorkspace(ws)
         guard let durable = try body().bool("durable") else { throw APIError.badRequest("durable (true or false) is required") }
         try await services.setChannelDurable(ws, name, durable)
+        // A channel already loaded with the other class is reloaded: its subscribers are told.
+        hub?.reclassify("channel/\(ws)/\(name)")
         access.audit("channel.durable", actor: p.user.id, workspace: ws, target: "channel/\(ws)/\(name)",
                      detail: durable ? "durable" : "ephemeral", address: request.remoteAddress)
         return .json(.ok, .object([("stream", .string("channel/\(ws)/\(name)")), ("durable", .bool(durable))]))
@@ -63,5 +65,17 @@ extension APICall {
         return .json(.ok, .object([("stream", .string(stream.name)), ("epoch", .string(head.epoch.rawValue)),
                                    ("newest", .int(Int64(head.newestOffset))), ("oldest", .int(Int64(head.oldestOffset))),
                                    ("events", .array(items))]))
+    }
+
+    /// Live sessions and the streams loaded in memory (server admins: `manage` users).
+    func stats() async throws -> HTTPResponse {
+        let p = try await authenticate()
+        try require(Policy.can(p, .manageUsers), p, "read server stats")
+        let loaded = await hub?.loadedStreams() ?? StreamHub.LoadedStreams(total: 0, durable: 0, subscriptions: 0)
+        return .json(.ok, .object([
+            ("sessions", .int(Int64(access.liveSessionCount))),
+            ("streams", .object([("loaded", .int(Int64(loaded.total))), ("durable", .int(Int64(loaded.durable)))])),
+            ("subscriptions", .int(Int64(loaded.subscriptions))),
+        ]))
     }
 }

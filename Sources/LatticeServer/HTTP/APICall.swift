@@ -7,6 +7,7 @@ import NIOHTTP1
 struct APICall: Sendable {
     let services: ServerServices
     let request: HTTPRequest
+    var hub: StreamHub? = nil
     let now = Date()
 
     var access: AccessControl { services.access }
@@ -43,6 +44,7 @@ struct APICall: Sendable {
         case .audit: return try await readAudit(workspace: nil)
         case .channel(let ws, let name): return try await setChannel(ws, name)
         case .streamEvents(let stream): return try await streamEvents(stream)
+        case .stats: return try await stats()
         }
     }
 

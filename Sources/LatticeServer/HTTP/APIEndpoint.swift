@@ -20,6 +20,8 @@ enum APIEndpoint: Equatable, Sendable {
     case channel(String, name: String)
     /// `/api/streams/{stream...}/events`: the stream name may contain slashes.
     case streamEvents(String)
+    /// `/api/stats`: live sessions and loaded streams (admins).
+    case stats
 
     /// The endpoint of an `/api/…` path, or nil (404).
     static func match(path: String) -> APIEndpoint? {
@@ -33,6 +35,7 @@ enum APIEndpoint: Equatable, Sendable {
             case "workspaces": return .workspaces
             case "tokens": return .tokens
             case "audit": return .audit
+            case "stats": return .stats
             default: return nil
             }
         case 2:
@@ -67,7 +70,7 @@ enum APIEndpoint: Equatable, Sendable {
     /// The methods the endpoint takes (405 lists them in `Allow`).
     var methods: [HTTPMethod] {
         switch self {
-        case .me, .workspace, .members, .workspaceAudit, .audit, .streamEvents: [.GET]
+        case .me, .workspace, .members, .workspaceAudit, .audit, .streamEvents, .stats: [.GET]
         case .users, .workspaces, .tokens, .workspaceInvitations: [.GET, .POST]
         case .member: [.PUT, .DELETE]
         case .token, .invitation: [.DELETE]

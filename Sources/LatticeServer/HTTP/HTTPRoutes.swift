@@ -12,12 +12,16 @@ public struct HTTPRoutes: Sendable {
     public var services: ServerServices
     /// Largest request body accepted (413 above it).
     public var maxBodyBytes: Int
+    /// The stream hub behind `/ws` (channel class changes, stats); nil without one.
+    public var hub: StreamHub?
 
-    public init(files: StaticFiles, webSocketPath: String, services: ServerServices, maxBodyBytes: Int = 1 << 20) {
+    public init(files: StaticFiles, webSocketPath: String, services: ServerServices, maxBodyBytes: Int = 1 << 20,
+                hub: StreamHub? = nil) {
         self.files = files
         self.webSocketPath = webSocketPath
         self.services = services
         self.maxBodyBytes = maxBodyBytes
+        self.hub = hub
     }
 
     /// Where a request goes. Answers that need no I/O are made on the event loop right away;
@@ -78,7 +82,7 @@ public struct HTTPRoutes: Sendable {
             return await SignIn(services: services, request: request).signOut()
         default:
             guard let endpoint = APIEndpoint.match(path: request.path) else { return .error(.notFound("no API endpoint at \(request.path)")) }
-            return await APICall(services: services, request: request).respond(endpoint)
+            return await APICall(services: services, request: request, hub: hub).respond(endpoint)
         }
     }
 }

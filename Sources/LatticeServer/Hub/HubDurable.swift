@@ -19,6 +19,7 @@ extension LoopContext {
         let home = hub.context(of: index)
         let loop = self.loop
         let name = stream.name
+        stream.pendingCommits += 1
         store.append(stream: name.name, data: data.bytes, key: key) { result in
             loop.execute {
                 home.value.committed(name, result, data: data, key: key, session: session, requestID: requestID, seq: seq)
@@ -29,6 +30,7 @@ extension LoopContext {
     private func committed(_ name: StreamName, _ result: Result<UInt64, DurableAppendError>, data: RawJSON, key: String?,
                            session: SessionRef, requestID: RequestID?, seq: UInt64) {
         let stream = self.stream(name)
+        stream.pendingCommits = max(0, stream.pendingCommits - 1)
         switch result {
         case .success(let offset):
             if offset != stream.log.newestOffset + 1 {
@@ -59,7 +61,7 @@ extension LoopContext {
 
     /// One step of a subscribe's replay from the store: read the next chunk after `after`.
     func catchUp(_ name: StreamName, sub: SubscriberID, session: SessionRef, after: UInt64) {
-        guard let store = hub.durable?.store, let stream = streams[name], stream.catchingUp.contains(sub) else { return }
+        guard let store = hub.durable?.store, let stream = streams[name], stream.catchingUp[sub] != nil else { return }
         let home = hub.context(of: index)
         let loop = self.loop
         let streamName = name.name
@@ -72,7 +74,7 @@ extension LoopContext {
 
     private func caughtUp(_ name: StreamName, sub: SubscriberID, session: SessionRef, after: UInt64,
                           _ result: Result<[StoredStreamEvent], any Error>) {
-        guard let stream = streams[name], stream.catchingUp.contains(sub) else { return }
+        guard let stream = streams[name], stream.catchingUp[sub] != nil else { return }
         let now = NIODeadline.now()
         let epoch = stream.log.epoch
         var frames: [ByteBuffer] = []
@@ -89,7 +91,7 @@ extension LoopContext {
         do {
             switch try stream.log.attach(sub, since: since, now: now) {
             case .attached(let attachment):
-                stream.catchingUp.remove(sub)
+                stream.catchingUp.removeValue(forKey: sub)
                 for event in attachment.backlog { frames.append(event.payload) }
                 flushPresence(stream, now: now)
                 frames.append(Frames.presence(stream: name, members: stream.presence.fullState(), names: stream.names))
@@ -99,7 +101,7 @@ extension LoopContext {
                 send(frames, to: session, stream: name, sub: sub, next: range.lowerBound - 1)
             }
         } catch {
-            stream.catchingUp.remove(sub)
+            stream.catchingUp.removeValue(forKey: sub)
             frames.append(Frames.unsubscribed(stream: name, code: .internal, message: "stream '\(name)' is at its subscriber limit"))
             send(frames, to: session, stream: name, sub: sub, next: nil)
         }

@@ -11,6 +11,7 @@ extension LoopContext {
                    since: StreamPosition?, requestID: RequestID?, seq: UInt64) {
         let now = NIODeadline.now()
         let stream = self.stream(name)
+        stream.lastActivity = now
         if since != nil { refreshStoreOldest(stream) }
         var frames: [ByteBuffer] = []
         let attachment: Attachment
@@ -23,7 +24,7 @@ extension LoopContext {
                 let since = since!  // only a resume reads history
                 frames.append(Frames.ok(id: requestID, stream: name, epoch: stream.log.epoch, offset: stream.log.newestOffset))
                 frames.append(Frames.recovered(stream: name, recovered: true, epoch: since.epoch, offset: since.offset))
-                stream.catchingUp.insert(sub)
+                stream.catchingUp[sub] = session
                 reply(session, seq: seq, SessionReply(frames: frames, activates: (name, sub)))
                 return catchUp(name, sub: sub, session: session, after: range.lowerBound - 1)
             }
@@ -73,6 +74,7 @@ extension LoopContext {
     /// Appends to the log (the next offset), encodes the frame once, fans it out and answers.
     func publishNow(_ stream: HubStream, data: RawJSON, key: String?, session: SessionRef, requestID: RequestID?, seq: UInt64) {
         let now = NIODeadline.now()
+        stream.lastActivity = now
         let name = stream.name
         let epoch = stream.log.epoch
         let frame = Frames.event(stream: name, epoch: epoch, offset: stream.log.newestOffset + 1, data: data, key: key)

@@ -19,6 +19,11 @@ public struct HubSettings: Sendable {
     public var stallCheckInterval: TimeAmount
     /// Announced in `welcome` (the WebSocket keepalive interval; 0 when it is off).
     public var heartbeatSeconds: Int
+    /// A stream nobody uses is unloaded from memory after this long (an ephemeral one not
+    /// before its history has aged out; docs/streams.md, "Loaded streams").
+    public var idleStreamTimeout: TimeAmount = .seconds(60)
+    /// How often each home loop looks for idle streams.
+    public var idleSweepInterval: TimeAmount = .seconds(10)
 
     public init(limits: ProtocolLimits = ProtocolLimits(), historyEvents: Int? = nil,
                 lowWaterMark: Int = 64 << 10, highWaterMark: Int = 256 << 10,

@@ -18,7 +18,7 @@ final class HubStream {
     let isDurable: Bool
     var log: StreamLog<TieredStreamHistory>
     /// Subscribers being caught up from the store (subscribed, not yet attached to the log).
-    var catchingUp: Set<SubscriberID> = []
+    var catchingUp: [SubscriberID: SessionRef] = [:]
     var presence: PresenceTable
     var subscribers: [SubscriberID: Subscriber] = [:]
     /// Display names of the identities present (presence shows `id` and `name`).
@@ -28,9 +28,29 @@ final class HubStream {
     var presenceTimer: Scheduled<Void>?
     /// Subscribers currently paused (the stall check looks only at streams with some).
     var pausedCount = 0
+    /// Publishes handed to the store whose commit has not come back yet.
+    var pendingCommits = 0
+    /// The last publish, subscribe or unsubscribe (idle streams are unloaded after a while).
+    var lastActivity = NIODeadline.now()
 
     /// A stream whose history is its memory tail only, or — with `head` — a durable stream
     /// resuming where its store stands.
+    /// Nothing depends on this stream being in memory: nobody subscribed or being caught up, no
+    /// presence, no commit on its way back.
+    var isUnused: Bool {
+        subscribers.isEmpty && catchingUp.isEmpty && pendingCommits == 0 && presence.metaCount == 0
+            && !presence.hasPendingChanges && presenceTimer == nil
+    }
+
+    /// How long it must have been unused before the hub unloads it: a durable stream loses
+    /// nothing (the store has its events and head); an ephemeral one waits until its history
+    /// would have aged out anyway, so unloading never shortens what a resume can reach.
+    func unloadAfter(idle: TimeAmount) -> TimeAmount {
+        if isDurable { return idle }
+        guard let maxAge = log.policy.history.maxAge else { return .hours(24 * 365) }
+        return max(idle, maxAge)
+    }
+
     init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig, head: DurableStreamHead?) {
         self.name = name
         self.isDurable = head != nil
@@ -47,8 +67,9 @@ final class HubStream {
     /// Removes a subscriber and its presence meta; returns whether it was there.
     @discardableResult
     func remove(_ sub: SubscriberID) -> Subscriber? {
+        lastActivity = .now()
         log.detach(sub)
-        catchingUp.remove(sub)
+        catchingUp.removeValue(forKey: sub)
         guard let subscriber = subscribers.removeValue(forKey: sub) else { return nil }
         if subscriber.paused { pausedCount -= 1 }
         presence.remove(conn: subscriber.session.conn)

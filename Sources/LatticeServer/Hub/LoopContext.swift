@@ -11,6 +11,7 @@ final class LoopContext {
     private(set) var hub: StreamHub!
     var streams: [StreamName: HubStream] = [:]
     private var stallTask: RepeatedTask?
+    private var sweepTask: RepeatedTask?
 
     /// The live sessions on this loop by token id, for live access changes.
     private var liveSessions: [String: [ObjectIdentifier: SessionHandler]] = [:]
@@ -31,6 +32,10 @@ final class LoopContext {
         let bound = NIOLoopBound(self, eventLoop: loop)
         stallTask = loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             bound.value.checkStalls()
+        }
+        let sweep = hub.settings.idleSweepInterval
+        sweepTask = loop.scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
+            bound.value.unloadIdleStreams(now: .now())
         }
     }
 

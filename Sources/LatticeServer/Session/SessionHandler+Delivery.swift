@@ -12,9 +12,13 @@ extension SessionHandler {
             for frame in ready.frames { write(.encodedFrames(frame)) }
             if let (name, sub) = ready.activates, var subscription = subscriptions[name], subscription.id == sub {
                 for outbound in subscription.pending { write(outbound) }
-                subscription.pending = []
-                subscription.active = true
-                subscriptions[name] = subscription
+                if subscription.endsOnActivation {
+                    subscriptions.removeValue(forKey: name)
+                } else {
+                    subscription.pending = []
+                    subscription.active = true
+                    subscriptions[name] = subscription
+                }
             }
             if let (name, sub) = ready.failed, subscriptions[name]?.id == sub {
                 subscriptions.removeValue(forKey: name)
@@ -47,6 +51,22 @@ extension SessionHandler {
             markDirty()
         } else {
             subscription.pending.append(outbound)
+            subscriptions[stream] = subscription
+        }
+    }
+
+    /// The hub ended subscription `sub` of `stream` (its class changed): tell the client with
+    /// `unsubscribed`, after anything already delivered for it.
+    func subscriptionEnded(_ stream: StreamName, sub: SubscriberID, code: ErrorCode, message: String) {
+        guard var subscription = subscriptions[stream], subscription.id == sub else { return }
+        let notice = WebSocketOutbound.encodedFrames(Frames.unsubscribed(stream: stream, code: code, message: message))
+        if subscription.active {
+            subscriptions.removeValue(forKey: stream)
+            write(notice)
+            markDirty()
+        } else {
+            subscription.pending.append(notice)
+            subscription.endsOnActivation = true
             subscriptions[stream] = subscription
         }
     }

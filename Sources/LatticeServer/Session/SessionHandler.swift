@@ -21,6 +21,9 @@ final class SessionHandler: ChannelInboundHandler {
         var pending: [WebSocketOutbound] = []
         /// A replay from the store waits for the socket to drain; continues after this offset.
         var catchUpAfter: UInt64? = nil
+        /// The hub ended it before its answer was written: it goes once the answer and what
+        /// waited behind it (ending with the `unsubscribed` notice) are written.
+        var endsOnActivation = false
     }
 
     let hub: StreamHub

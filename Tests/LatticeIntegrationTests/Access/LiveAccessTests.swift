@@ -34,7 +34,7 @@ struct LiveAccessTests {
 
         let removed = try HTTPTestClient.request(port: server.port, "DELETE", "/api/workspaces/demo/members/\(user)", token: admin)
         #expect(removed.status == 200 || removed.status == 204, "\(removed)")
-        let ended = try await editor.next(timeout: 5) { $0.type == "unsubscribed" }
+        let ended = try await editor.next(timeout: 20) { $0.type == "unsubscribed" }
         #expect(ended.stream == stream)
         #expect(ended.code == "forbidden")
         // No more events for it, and it may not subscribe again.

@@ -44,7 +44,7 @@ final class ChildProcess: @unchecked Sendable {
     var stderr: String { err.bytes.withLock { String(decoding: $0, as: UTF8.self) } }
 
     /// Waits until `predicate(stdout, stderr)` holds (true) or the deadline passes (false).
-    func wait(upTo seconds: Double = 10, _ predicate: (String, String) -> Bool) async -> Bool {
+    func wait(upTo seconds: Double = 30, _ predicate: (String, String) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if predicate(stdout, stderr) { return true }

@@ -60,7 +60,7 @@ actor Collector {
     }
 
     /// Waits until `predicate` holds for the items.
-    func wait(upTo seconds: Double = 10, _ predicate: @Sendable ([SubscriptionEvent]) -> Bool) async -> Bool {
+    func wait(upTo seconds: Double = 30, _ predicate: @Sendable ([SubscriptionEvent]) -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(seconds)
         while ContinuousClock.now < deadline {
             if predicate(items) { return true }
@@ -182,7 +182,7 @@ struct SessionTests {
         #expect(await consumer.isConnected, "the session gave up reconnecting")
         let producer = try await ClientTestSupport.session(server, name: "producer", reconnect: nil)
         let p = try await producer.publish(channel, data: "1")
-        #expect(await collector.wait(upTo: 10) { items in
+        #expect(await collector.wait(upTo: 30) { items in
             items.contains { if case .event(let e) = $0 { e.position == p } else { false } }
         }, "the resubscribed session gets live events")
         await consumer.close()
@@ -218,7 +218,7 @@ struct SessionTests {
         }
         let last = try await publishing.value
         #expect(last == start + total)
-        #expect(await collector.wait(upTo: 15) { items in
+        #expect(await collector.wait(upTo: 30) { items in
             items.contains { if case .event(let e) = $0 { e.offset == last } else { false } }
         }, "the consumer reached the last offset; statuses: \(statuses.value) server stderr: \(server.standardError)")
         let offsets = await collector.offsets
@@ -259,7 +259,7 @@ struct RestartTests {
         args[args.firstIndex(of: "0")!] = String(port)
         let second = try await TestServerProcess.launch(args)
         defer { second.terminate() }
-        #expect(await collector.wait(upTo: 15) { items in items.contains { if case .reset = $0 { true } else { false } } },
+        #expect(await collector.wait(upTo: 30) { items in items.contains { if case .reset = $0 { true } else { false } } },
                 "the consumer reported the lost history")
         let producer2 = try await ClientTestSupport.session(second, reconnect: nil)
         let p = try await producer2.publish(channel, data: #"{"after":"restart"}"#)

@@ -33,7 +33,7 @@ struct PresenceModel {
 @Suite("streams: presence", .timeLimit(.minutes(5)))
 struct PresenceTests {
     /// Reads presence messages of `client` into `model` until `done` holds.
-    static func await(_ client: StreamClient, _ model: inout PresenceModel, timeout: Double = 10,
+    static func await(_ client: StreamClient, _ model: inout PresenceModel, timeout: Double = 30,
                       until done: (PresenceModel) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while !done(model) {

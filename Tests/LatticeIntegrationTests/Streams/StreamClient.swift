@@ -83,7 +83,7 @@ final class StreamClient: Sendable {
     }
 
     /// The next message, waiting at most `timeout` seconds.
-    func next(timeout: Double = 10) async throws -> LatticeMessage {
+    func next(timeout: Double = 30) async throws -> LatticeMessage {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let (text, ended): (String?, String?) = inbox.withLock { box in
@@ -106,7 +106,7 @@ final class StreamClient: Sendable {
     }
 
     /// The next message matching `predicate`, skipping others.
-    func next(timeout: Double = 10, where predicate: (LatticeMessage) -> Bool) async throws -> LatticeMessage {
+    func next(timeout: Double = 30, where predicate: (LatticeMessage) -> Bool) async throws -> LatticeMessage {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let message = try await next(timeout: max(0.01, deadline.timeIntervalSinceNow))
@@ -115,7 +115,7 @@ final class StreamClient: Sendable {
     }
 
     /// Sends a request and returns its answer (`ok` or `error`), skipping stream traffic.
-    func request(_ text: String, timeout: Double = 10) async throws -> LatticeMessage {
+    func request(_ text: String, timeout: Double = 30) async throws -> LatticeMessage {
         try await send(text)
         return try await next(timeout: timeout) { $0.type == "ok" || $0.type == "error" }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import LatticeClient
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -65,14 +66,20 @@ struct TailCommand: AsyncParsableCommand {
             throw ExitCode((error as? LatticeClientError)?.code == nil ? 1 : 2)
         }
         let json = self.json
+        // The session ended without our asking (token revoked or expired, reconnecting gave up).
+        let endedBy = Mutex<String?>(nil)
         let statusTask = Task {
             for await status in session.statusUpdates {
                 switch status {
                 case .disconnected(let reason): printError("# disconnected: \(reason)")
                 case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(delay))")
                 case .connected(let id): printError("# connected (session \(id))")
-                case .gaveUp: printError("# gave up reconnecting")
-                case .credentialEnded(let reason): printError("# the server ended this token: \(reason); not reconnecting")
+                case .gaveUp:
+                    printError("# gave up reconnecting")
+                    endedBy.withLock { $0 = "gave up reconnecting" }
+                case .credentialEnded(let reason):
+                    printError("# the server ended this token: \(reason); not reconnecting")
+                    endedBy.withLock { $0 = "the server ended the token (\(reason))" }
                 case .closed: break
                 }
             }
@@ -108,6 +115,11 @@ struct TailCommand: AsyncParsableCommand {
         await session.close()
         if let failure, failure != .closed {
             printError("lattice tail: \(failure)")
+            throw ExitCode(1)
+        }
+        await statusTask.value
+        if let reason = endedBy.withLock({ $0 }) {
+            printError("lattice tail: \(reason)")
             throw ExitCode(1)
         }
     }

@@ -131,6 +131,20 @@ struct CLITests {
         #expect(await replay.exitStatus(within: 10) == 0)
     }
 
+    @Test("lattice tail exits with status 1 and says why when the server revokes its token")
+    func tailEndsOnRevocation() async throws {
+        let server = try TestServerProcess.require()
+        let admin = try #require(server.adminToken)
+        let token = try await server.token(for: "cli-tail-revoked")
+        let tail = try await ChildProcess(["tail", ClientTestSupport.channel("revoked"), "--url", url, "--token", token])
+        #expect(await tail.wait { _, err in err.contains("# subscribed") }, "stderr: \(tail.stderr)")
+        let tokenID = "t_" + token.dropFirst("lat_t_".count).prefix(16)
+        let revoke = try HTTPTestClient.request(port: server.port, "DELETE", "/api/tokens/\(tokenID)", token: admin)
+        #expect(revoke.status == 200 || revoke.status == 204, "\(revoke)")
+        #expect(await tail.exitStatus(within: 30) == 1, "stderr: \(tail.stderr)")
+        #expect(tail.stderr.contains("token revoked"), "stderr: \(tail.stderr)")
+    }
+
     @Test("lattice bench fanout --json: every event reaches every subscriber")
     func benchFanout() async throws {
         _ = try TestServerProcess.require()

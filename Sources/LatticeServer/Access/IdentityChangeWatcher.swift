@@ -46,6 +46,7 @@ enum IdentityChangeWatcher {
                     }
                     reportedFailure = false
                 } catch {
+                    if Task.isCancelled { break }  // the server is stopping; its store may be closed already
                     // The store is unavailable: report once, keep trying; nothing is skipped
                     // because the position only moves past changes that were applied.
                     if !reportedFailure {

@@ -32,8 +32,9 @@ public enum LatticeHTTPServer {
             access.addSink { change in loop.execute { context.value.apply(change) } }
         }
         let rateLimits = settings.rateLimits
-        let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, sameOriginOnly: settings.sameOriginOnly,
-                                            explicitOrigins: !configuration.allowedOrigins.isEmpty)
+        let origins = OriginPolicy(allowedOrigins: settings.allowedOrigins, sameOriginOnly: settings.sameOriginOnly)
+        let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, origins: origins)
+        let routes = HTTPRouteTable.serve(files: files, webSocketPath: webSocketPath, services: services, hub: hub, origins: origins)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: hubSettings.lowWaterMark, high: hubSettings.highWaterMark)
         let server = try await ServerBinding.bind(settings: settings, group: group) { [configuration] channel, registry in
             channel.eventLoop.makeCompletedFuture {
@@ -51,7 +52,7 @@ public enum LatticeHTTPServer {
                             SessionHandler(hub: hub, access: access, subprotocol: accepted.subprotocol, principal: principal,
                                            rateLimits: rateLimits))
                     },
-                    httpHandlers: [HTTPRequestHandler(routes: HTTPRoutes(files: files, webSocketPath: webSocketPath, services: services, hub: hub))]
+                    httpHandlers: [HTTPRequestHandler(routes: routes)]
                 )
             }
         }

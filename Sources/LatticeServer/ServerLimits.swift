@@ -17,9 +17,12 @@ public struct ServerSettings: Sendable {
     public var maxConnectionsPerAddress = 0
     /// Per-connection request limits (`lattice serve` only).
     public var rateLimits = RateLimits()
-    /// `Origin` check of WebSocket upgrades when `webSocket.allowedOrigins` is empty
-    /// (`lattice serve` only): true accepts only the server's own origin (the request's `Host`);
-    /// false accepts any. Requests without `Origin` (non-browser clients) are always accepted.
+    /// Browser origins allowed (`--allowed-origins`; exact `scheme://host[:port]`): checked at
+    /// WebSocket upgrades and on cookie-authenticated REST changes (`OriginPolicy`). Requests
+    /// without `Origin` (non-browser clients) are never origin-checked.
+    public var allowedOrigins: [String] = []
+    /// With no `allowedOrigins` (`lattice serve` only): true accepts only the server's own
+    /// origin (the request's `Host`); false accepts any.
     public var sameOriginOnly = true
     /// How often `lattice serve` reads the identity changes the store recorded (made by
     /// `lattice admin` or another server) and ends sessions of expired tokens.

@@ -185,7 +185,7 @@ extension ChannelPipeline.SynchronousOperations {
         requestTimeout: TimeAmount = .seconds(30),
         shouldUpgrade: @escaping WebSocketServerUpgradeHandler.ShouldUpgrade,
         initializer: @escaping WebSocketServerUpgradeHandler.Initializer,
-        httpHandlers: [any ChannelHandler & Sendable] = []
+        httpHandlers: [any ChannelHandler] = []
     ) throws {
         try addHandler(IdleStateHandler(readTimeout: requestTimeout), name: WebSocketServerUpgradeHandler.idleName)
         try addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes)),

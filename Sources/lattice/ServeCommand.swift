@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Request bytes per second per connection (env LATTICE_RATE_BYTES, default 4 MiB; 0: no limit). Bursts of 4× pass.")
     var rateBytes: Double?
 
-    @Flag(help: "With no --allowed-origins: accept browser upgrades from any Origin, not only the server's own (env LATTICE_ANY_ORIGIN=1).")
+    @Flag(help: "With no --allowed-origins: accept browser requests (WebSocket upgrades, cookie-authenticated API changes) from any Origin, not only the server's own (env LATTICE_ANY_ORIGIN=1).")
     var anyOrigin = false
 
     @Option(help: ArgumentHelp("Stored history of durable streams, per kind: KIND=EVENTS/AGE, repeatable (e.g. run=1000000/30d, channel=10000/7d, all=none/90d; KIND workspace, run, doc, graph, channel or all; none: no limit). Env LATTICE_RETENTION, comma-separated. Default 1000000/30d for every kind.", valueName: "rule"))

@@ -17,7 +17,7 @@ struct ServerOptions: ParsableArguments {
     var maxFrameSize: Int?
     @Option(help: "Largest message accepted after reassembly and inflation, in bytes (env LATTICE_MAX_MESSAGE_SIZE).")
     var maxMessageSize: Int?
-    @Option(help: "Comma-separated allowed Origin values; empty allows any (env LATTICE_ALLOWED_ORIGINS).")
+    @Option(help: "Comma-separated allowed browser Origin values, for WebSocket upgrades and cookie-authenticated API changes; without it, serve allows only its own origin and echo any (env LATTICE_ALLOWED_ORIGINS).")
     var allowedOrigins: String?
     @Flag(help: "Do not negotiate permessage-deflate (env LATTICE_NO_DEFLATE=1).")
     var noDeflate = false
@@ -41,13 +41,14 @@ struct ServerOptions: ParsableArguments {
         let webSocket = WebSocketConfiguration(
             maxFrameSize: maxFrame, maxMessageSize: maxMessage,
             deflate: deflateOff ? .disabled : PerMessageDeflateConfiguration(),
-            allowedOrigins: origins,
             pingInterval: ping > 0 ? .seconds(Int64(ping)) : nil)
-        return ServerSettings(
+        var settings = ServerSettings(
             host: host ?? env["LATTICE_HOST"] ?? "127.0.0.1",
             port: port,
             threads: try int(threads, "LATTICE_THREADS", System.coreCount),
             webSocket: webSocket)
+        settings.allowedOrigins = origins
+        return settings
     }
 }
 

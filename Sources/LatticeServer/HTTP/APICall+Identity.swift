@@ -3,8 +3,7 @@ import LatticeAuth
 
 /// `/api/me`, `/api/users`, `/api/workspaces` and members.
 extension APICall {
-    func me() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func me(_ p: Principal) async throws -> HTTPResponse {
         guard let token = try await store.token(id: p.tokenID) else { throw APIError.unauthorized() }
         let memberships = p.roles.sorted { $0.key < $1.key }
             .filter { p.tokenWorkspace == nil || $0.key == p.tokenWorkspace }
@@ -18,8 +17,7 @@ extension APICall {
         ]))
     }
 
-    func createUser() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func createUser(_ p: Principal) async throws -> HTTPResponse {
         try require(Policy.can(p, .manageUsers), p, "create users")
         let body = try body()
         let name = try body.requiredString("name")
@@ -33,23 +31,20 @@ extension APICall {
         return .json(.created, .object([("user", RecordJSON.user(user))]))
     }
 
-    func listUsers() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func listUsers(_ p: Principal) async throws -> HTTPResponse {
         try require(Policy.can(p, .manageUsers), p, "list users")
         let users = try await store.users()
         return .json(.ok, .object([("users", .array(users.map(RecordJSON.user)))]))
     }
 
-    func listWorkspaces() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func listWorkspaces(_ p: Principal) async throws -> HTTPResponse {
         try require(p.scopes.contains(.read), p, "list workspaces without the read scope")
         let all = try await store.workspaces()
         let visible = all.filter { p.role(in: $0.id) != nil }
         return .json(.ok, .object([("workspaces", .array(visible.map { RecordJSON.workspace($0, role: p.role(in: $0.id)) }))]))
     }
 
-    func createWorkspace() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func createWorkspace(_ p: Principal) async throws -> HTTPResponse {
         try require(Policy.can(p, .createWorkspace), p, "create workspaces")
         let body = try body()
         let id = try body.requiredString("id")
@@ -63,15 +58,13 @@ extension APICall {
         return .json(.created, .object([("workspace", RecordJSON.workspace(workspace, role: .owner))]))
     }
 
-    func getWorkspace(_ ws: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func getWorkspace(_ ws: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .read, in: ws, "read workspace \(ws)")
         let workspace = try await existingWorkspace(ws)
         return .json(.ok, .object([("workspace", RecordJSON.workspace(workspace, role: p.role(in: ws)))]))
     }
 
-    func listMembers(_ ws: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func listMembers(_ ws: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .read, in: ws, "read the members of \(ws)")
         _ = try await existingWorkspace(ws)
         let members = try await store.members(of: ws).sorted { $0.0.name < $1.0.name }
@@ -79,8 +72,7 @@ extension APICall {
     }
 
     /// Adds a member or changes its role; `member.add` or `member.role` in the audit log.
-    func setMember(_ ws: String, _ userID: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func setMember(_ ws: String, _ userID: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "manage the members of \(ws)", target: userID)
         _ = try await existingWorkspace(ws)
         let role = try Self.parseRole(try body().requiredString("role"))
@@ -93,8 +85,7 @@ extension APICall {
         return .json(.ok, .object([("membership", RecordJSON.membership(Membership(workspaceID: ws, userID: userID, role: role)))]))
     }
 
-    func removeMember(_ ws: String, _ userID: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func removeMember(_ ws: String, _ userID: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "manage the members of \(ws)", target: userID)
         guard try await store.removeMember(userID, from: ws) else { throw APIError.notFound("\(userID) is not a member of \(ws)") }
         access.audit("member.remove", actor: p.user.id, workspace: ws, target: userID, address: request.remoteAddress)

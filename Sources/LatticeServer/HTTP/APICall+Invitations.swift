@@ -4,8 +4,7 @@ import NIOHTTP1
 
 /// Invitations: create (the secret is in this answer only), list, revoke, accept.
 extension APICall {
-    func createInvitation(_ ws: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func createInvitation(_ ws: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "invite members to \(ws)")
         _ = try await existingWorkspace(ws)
         let body = try body()
@@ -23,15 +22,13 @@ extension APICall {
                                         ("record", RecordJSON.invitation(record, now: now))]))
     }
 
-    func listInvitations(_ ws: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func listInvitations(_ ws: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "list the invitations of \(ws)")
         let invitations = try await store.invitations(of: ws).sorted { $0.createdAt > $1.createdAt }
         return .json(.ok, .object([("invitations", .array(invitations.map { RecordJSON.invitation($0, now: now) }))]))
     }
 
-    func revokeInvitation(_ id: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func revokeInvitation(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         guard let invitation = try await store.invitation(id: id) else { throw APIError.notFound("no invitation \(id)") }
         try require(p, .manageMembers, in: invitation.workspaceID, "revoke invitations of \(invitation.workspaceID)", target: id)
         guard let now = try await store.revokeInvitation(id: id, at: now) else { throw APIError.notFound("no invitation \(id)") }
@@ -40,10 +37,10 @@ extension APICall {
         return .json(.ok, .object([("record", RecordJSON.invitation(now, now: self.now))]))
     }
 
-    func acceptInvitation() async throws -> HTTPResponse {
+    /// `principal`: the caller when it presented a credential (it joins), else nil (a new user).
+    func acceptInvitation(_ principal: Principal?) async throws -> HTTPResponse {
         let body = try body()
         let invitation = try body.requiredString("invitation")
-        let principal = try await optionalPrincipal()
         let accepted = try await accept(invitation: invitation, as: principal, name: try body.string("name"))
         return .json(.ok, .object([("user", RecordJSON.user(accepted.user)),
                                    ("membership", RecordJSON.membership(accepted.membership)),

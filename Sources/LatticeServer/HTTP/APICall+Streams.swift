@@ -5,8 +5,7 @@ import LatticeStreams
 
 /// The audit log, channel durability and durable stream history.
 extension APICall {
-    func readAudit(workspace ws: String?) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func readAudit(workspace ws: String?, _ p: Principal) async throws -> HTTPResponse {
         if let ws {
             try require(p, .readAudit, in: ws, "read the audit log of \(ws)")
         } else {
@@ -23,8 +22,7 @@ extension APICall {
                                    ("next", entries.count == limit ? entries.last.map { .int($0.id) } ?? .null : .null)]))
     }
 
-    func setChannel(_ ws: String, _ name: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func setChannel(_ ws: String, _ name: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "configure channels of \(ws)")
         if let problem = Validation.segment(name, what: "a channel name") { throw APIError.badRequest(problem) }
         _ = try await existingWorkspace(ws)
@@ -38,8 +36,7 @@ extension APICall {
     }
 
     /// History of a durable stream from the store: events with offsets `after + 1 …`.
-    func streamEvents(_ name: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func streamEvents(_ name: String, _ p: Principal) async throws -> HTTPResponse {
         let stream: StreamName
         switch StreamName.parse(name) {
         case .success(let parsed): stream = parsed
@@ -68,8 +65,7 @@ extension APICall {
     }
 
     /// Live sessions and the streams loaded in memory (server admins: `manage` users).
-    func stats() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func stats(_ p: Principal) async throws -> HTTPResponse {
         try require(Policy.can(p, .manageUsers), p, "read server stats")
         let loaded = await hub?.loadedStreams() ?? StreamHub.LoadedStreams(total: 0, durable: 0, subscriptions: 0)
         return .json(.ok, .object([

@@ -6,8 +6,7 @@ extension APICall {
     /// Longest token lifetime a request may ask for (10 years).
     static let maxTokenLifetime = 10 * 365 * 86_400
 
-    func createToken() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func createToken(_ p: Principal) async throws -> HTTPResponse {
         let body = try body()
         let targetID = try body.string("userID") ?? p.user.id
         if targetID != p.user.id {
@@ -59,16 +58,14 @@ extension APICall {
         return .json(.created, .object([("token", .string(secret.description)), ("record", RecordJSON.token(record, now: now))]))
     }
 
-    func listTokens() async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func listTokens(_ p: Principal) async throws -> HTTPResponse {
         let tokens = try await store.tokens(of: p.user.id).sorted { $0.createdAt > $1.createdAt }
         return .json(.ok, .object([("tokens", .array(tokens.map { RecordJSON.token($0, now: now) }))]))
     }
 
     /// Revokes one of the caller's tokens (any token for a server admin) and closes every
     /// session that uses it.
-    func revokeToken(_ id: String) async throws -> HTTPResponse {
-        let p = try await authenticate()
+    func revokeToken(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         guard let token = try await store.token(id: id) else { throw APIError.notFound("no token \(id)") }
         if token.userID != p.user.id {
             try require(Policy.can(p, .manageUsers), p, "revoke another user's token", target: id)

@@ -1,25 +1,24 @@
 import NIOCore
 import NIOHTTP1
 
-/// Answers the plain HTTP requests of `lattice serve` (everything that is not a WebSocket
-/// upgrade) with `HTTPRoutes`: collects the head and the body (up to `maxBodyBytes`, 413
-/// beyond), answers on the channel's event loop, and keeps the connection alive when the
-/// client asks. Routes that need the store run in a `Task`; the answer comes back to the loop
-/// through a future, so the loop never waits. Pipelined requests are answered in order: parts
-/// that arrive while an answer is pending are queued.
+/// Answers the plain HTTP requests (everything that is not a WebSocket upgrade) of
+/// `lattice serve` and `lattice echo` with an `HTTPRouteTable`: collects the head and the body
+/// (up to `maxBodyBytes`, 413 beyond), answers on the channel's event loop, and keeps the
+/// connection alive when the client asks. Task routes run in a `Task`; the answer comes back to
+/// the loop through a future, so the loop never waits. Pipelined requests are answered in
+/// order: parts that arrive while an answer is pending are queued.
 ///
-/// Not thread-safe by itself: one instance per connection, touched only on its channel's loop
-/// (which is why it can be handed to the pipeline as `Sendable`).
-public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
-    public typealias InboundIn = HTTPServerRequestPart
-    public typealias OutboundOut = HTTPServerResponsePart
+/// One instance per connection, touched only on its channel's loop.
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
 
-    private let routes: HTTPRoutes
+    private let routes: HTTPRouteTable
 
     private enum State {
         case idle
-        /// Collecting the body of a request `decide` sent to the async routes.
-        case collecting(HTTPRequestHead, [UInt8])
+        /// Collecting the body of a request `decide` sent to a task.
+        case collecting(HTTPRequestHead, [UInt8], @Sendable (HTTPRequest) async -> HTTPResponse)
         /// An immediate answer is known; the rest of the request is ignored until its end.
         case discarding(HTTPRequestHead, HTTPResponse)
         /// An answer is being computed or written; new parts wait in `queued`.
@@ -31,11 +30,11 @@ public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHa
     private var state = State.idle
     private var queued: [HTTPServerRequestPart] = []
 
-    public init(routes: HTTPRoutes) {
+    init(routes: HTTPRouteTable) {
         self.routes = routes
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         handle(context: context, part: unwrapInboundIn(data))
     }
 
@@ -50,25 +49,24 @@ public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHa
                 tooLarge(context: context, head: head)
                 return
             }
-            switch routes.decide(head) {
+            switch routes.decide(head, remoteAddress: context.channel.remoteAddress?.ipAddress) {
             case .now(let response): state = .discarding(head, response)
-            case .async: state = .collecting(head, [])
+            case .task(let answer): state = .collecting(head, [], answer)
             }
         case (.idle, _):
             return  // stray body or end: ignore
-        case (.collecting(let head, var body), .body(var chunk)):
+        case (.collecting(let head, var body, let answer), .body(var chunk)):
             guard body.count + chunk.readableBytes <= routes.maxBodyBytes else {
                 tooLarge(context: context, head: head)
                 return
             }
             state = .idle  // drop the reference so the append does not copy
             body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
-            state = .collecting(head, body)
-        case (.collecting(let head, let body), .end):
+            state = .collecting(head, body, answer)
+        case (.collecting(let head, let body, let answer), .end):
             state = .responding
             let request = HTTPRequest(head: head, body: body, remoteAddress: context.channel.remoteAddress?.ipAddress)
-            let routes = self.routes
-            context.eventLoop.makeFutureWithTask { await routes.respond(to: request) }
+            context.eventLoop.makeFutureWithTask { await answer(request) }
                 .assumeIsolated().whenSuccess { response in
                     self.write(context: context, head: head, response: response)
                 }
@@ -116,7 +114,7 @@ public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is IdleStateHandler.IdleStateEvent {
             if case .responding = state { return }  // an answer is on its way
             context.close(promise: nil)
@@ -125,3 +123,7 @@ public final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHa
         }
     }
 }
+
+/// A handler of one connection lives on that connection's event loop.
+@available(*, unavailable)
+extension HTTPRequestHandler: Sendable {}

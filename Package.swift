@@ -144,6 +144,16 @@ let package = Package(
             ],
             resources: [.copy("Vectors")]
         ),
+        // In-process tests of the server's handlers, on NIO's testing channels.
+        .testTarget(
+            name: "LatticeServerTests",
+            dependencies: [
+                "LatticeServer", "LatticeAuth", "LatticeStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(
             name: "LatticeIntegrationTests",
             dependencies: [

@@ -5,51 +5,16 @@ import Testing
 /// data directory (its first start prints the admin token).
 @Suite("API: REST, sign-in and lattice admin", .latticeServer(APITestSupport.serveArguments))
 struct APITests {
-    @Test("health, readiness, 404 JSON for unknown paths, 405 with Allow, 426 for /ws")
-    func routing() async throws {
-        let t = try APITestSupport()
-        #expect(try t.call("GET", "/healthz").status == 200)
-        let ready = try t.call("GET", "/readyz")
-        #expect(ready.status == 200)
-        #expect(ready.json["status"] as? String == "ready")
-        let unknown = try t.call("GET", "/api/nothing-here", token: try t.admin)
-        #expect(unknown.status == 404)
-        #expect(unknown.errorCode == "not_found")
-        #expect(try t.call("GET", "/no/such/file").errorCode == "not_found")
-        let wrong = try t.call("DELETE", "/api/me", token: try t.admin)
-        #expect(wrong.status == 405)
-        #expect(wrong.headers["allow"] == "GET")
-        #expect(try t.call("GET", "/ws").status == 426)
-        #expect(try t.call("GET", "/signout").status == 405)
-    }
-
-    @Test("keep-alive: pipelined requests on one connection are answered in order")
-    func pipelining() async throws {
-        let t = try APITestSupport()
-        let admin = try t.admin
-        let requests = "GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(admin)\r\n\r\n"
-            + "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-            + "POST /api/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 2\r\n\r\n{}"
-            + "GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        let raw = String(decoding: try HTTPTestClient.exchange(port: t.server.port, Array(requests.utf8)), as: UTF8.self)
-        let statuses = raw.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.prefix(3) }
-        #expect(statuses == ["200", "200", "404", "200"], "\(raw)")
-        let me = try #require(raw.range(of: "\"name\":\"admin\""))
-        let health = try #require(raw.range(of: "{\"status\":\"ok\"}"))
-        #expect(me.lowerBound < health.lowerBound)
-    }
-
-    @Test("401 without a token, with a forged, a malformed, an expired and a revoked one; failures are audited")
+    /// Routing, status codes, the Origin rule and pipelining are tested in process
+    /// (Tests/LatticeServerTests/HTTP); this suite keeps what needs the real server.
+    @Test("401 with a forged and an expired token; failures are audited with the peer address")
     func unauthorized() async throws {
         let t = try APITestSupport()
-        #expect(try t.call("GET", "/api/me").status == 401)
         let admin = try t.admin
         let forged = String(admin.dropLast(4)) + "AAAA"
         let forgedAnswer = try t.call("GET", "/api/me", token: forged)
         #expect(forgedAnswer.status == 401)
         #expect(forgedAnswer.errorCode == "unauthorized")
-        #expect(try t.call("GET", "/api/me", token: "not-a-token").status == 401)
-        #expect(try t.call("GET", "/api/me", token: "lat_t_0123456789abcdef_nope").status == 401)
 
         // Long enough that a loaded CI machine (where creating it and the first call have taken
         // more than 6 s) still uses it before it expires.

@@ -23,12 +23,12 @@ struct HTTPRouteGuard: Sendable {
         return .error(.forbidden("cross-origin request refused: \(reason)"))
     }
 
-    /// Authenticates as `route.access` asks, then runs the handler. Never throws: every
+    /// Authenticates as the route's `access` asks, then runs its handler. Never throws: every
     /// failure is an answer.
-    func respond(_ route: HTTPRoute, parameters: [String: String], request: HTTPRequest,
+    func respond(access: HTTPRouteAccess, parameters: [String: String], request: HTTPRequest,
                  _ answer: @Sendable (HTTPRouteRequest) async throws -> HTTPResponse) async -> HTTPResponse {
         do {
-            let principal = try await principal(for: route.access, request)
+            let principal = try await principal(for: access, request)
             return try await answer(HTTPRouteRequest(request: request, parameters: parameters, principal: principal))
         } catch let error as APIError {
             return .error(error)

@@ -61,8 +61,8 @@ struct HTTPRouteTable: Sendable {
             case .onLoop(let answer):
                 return .now(answer(HTTPRequest(head: head, remoteAddress: remoteAddress)))
             case .task(let answer):
-                let routeGuard = self.routeGuard
-                return .task { request in await routeGuard.respond(route, parameters: parameters, request: request, answer) }
+                let routeGuard = self.routeGuard, access = route.access
+                return .task { request in await routeGuard.respond(access: access, parameters: parameters, request: request, answer) }
             }
         }
     }

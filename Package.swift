@@ -148,8 +148,9 @@ let package = Package(
         .testTarget(
             name: "LatticeServerTests",
             dependencies: [
-                "LatticeServer", "LatticeAuth", "LatticeStore",
+                "LatticeServer", "LatticeAuth", "LatticeStore", "LatticeStreams", "LatticeProtocol", "LatticeWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]

@@ -27,9 +27,12 @@ public enum LatticeHTTPServer {
         }
         let access = services.access
         // Live access changes reach each loop's sessions there.
-        for (index, loop) in hub.loops.enumerated() {
-            let context = hub.context(of: index)
-            access.addSink { change in loop.execute { context.value.apply(change) } }
+        let sessionLoops: SessionLoops
+        do {
+            sessionLoops = try await SessionLoops.make(on: hub.loops, access: access)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
         }
         let rateLimits = settings.rateLimits
         let origins = OriginPolicy(allowedOrigins: settings.allowedOrigins, sameOriginOnly: settings.sameOriginOnly)
@@ -49,7 +52,7 @@ public enum LatticeHTTPServer {
                         registry.markWebSocket(channel)
                         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: waterMark)
                         try channel.pipeline.syncOperations.addHandler(
-                            SessionHandler(hub: hub, access: access, subprotocol: accepted.subprotocol, principal: principal,
+                            SessionHandler(hub: hub, sessionLoops: sessionLoops, access: access, subprotocol: accepted.subprotocol, principal: principal,
                                            rateLimits: rateLimits))
                     },
                     httpHandlers: [HTTPRequestHandler(routes: routes)]

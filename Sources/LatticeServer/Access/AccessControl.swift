@@ -14,7 +14,7 @@ public final class AccessControl: Sendable {
     /// The shared principal of every token with live sessions, and how many use it.
     private let principals = Mutex<[String: (principal: SharedPrincipal, sessions: Int)]>([:])
     /// Where live changes go: one sink per event loop of the server (each loop keeps its own
-    /// sessions by token, without locks: `LoopContext.liveSessions`).
+    /// sessions by token, without locks: `SessionLoop`).
     private let sinks = Mutex<[@Sendable (LiveChange) -> Void]>([])
 
     /// A change live sessions must apply at once.

@@ -24,6 +24,13 @@ public struct HubSettings: Sendable {
     public var idleStreamTimeout: TimeAmount = .seconds(60)
     /// How often each home loop looks for idle streams.
     public var idleSweepInterval: TimeAmount = .seconds(10)
+    /// The reducer of each stream kind that has one: subscribes with `snapshot: true` get its
+    /// state (docs/streams.md, "Snapshots"). None by default; the documents layer adds `doc`
+    /// and `graph`.
+    public var reducers: [StreamName.Kind: any StreamReducer] = [:]
+    /// The hub's clock: every time the hub compares (history age, stalls, presence timing,
+    /// idle streams) is read from it. Tests move time by hand.
+    public var clock: @Sendable () -> NIODeadline = { .now() }
 
     public init(limits: ProtocolLimits = ProtocolLimits(), historyEvents: Int? = nil,
                 lowWaterMark: Int = 64 << 10, highWaterMark: Int = 256 << 10,

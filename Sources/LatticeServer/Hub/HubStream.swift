@@ -6,7 +6,7 @@ import NIOCore
 /// the home loop.
 final class HubStream {
     struct Subscriber {
-        let session: SessionRef
+        let ref: SubscriberRef
         /// The socket is past its high-water mark: presence diffs are skipped and a full
         /// `presence` is sent when it drains.
         var paused = false
@@ -18,7 +18,21 @@ final class HubStream {
     let isDurable: Bool
     var log: StreamLog<TieredStreamHistory>
     /// Subscribers being caught up from the store (subscribed, not yet attached to the log).
-    var catchingUp: [SubscriberID: SessionRef] = [:]
+    var catchingUp: [SubscriberID: SubscriberRef] = [:]
+    /// The reducer's state, when the stream's kind has a reducer (`HubSettings.reducers`).
+    var reduction: ReducerState?
+    /// The reducer's state is being rebuilt from the store; snapshot subscribes wait here.
+    var isHydrating = false
+    var snapshotWaiters: [SnapshotWaiter] = []
+    /// Why the reducer's state could not be rebuilt (snapshot subscribes are refused with it).
+    var reductionFailure: String?
+
+    struct SnapshotWaiter {
+        let sub: SubscriberID
+        let ref: SubscriberRef
+        let requestID: RequestID?
+        let seq: UInt64
+    }
     var presence: PresenceTable
     var subscribers: [SubscriberID: Subscriber] = [:]
     /// Display names of the identities present (presence shows `id` and `name`).
@@ -31,14 +45,15 @@ final class HubStream {
     /// Publishes handed to the store whose commit has not come back yet.
     var pendingCommits = 0
     /// The last publish, subscribe or unsubscribe (idle streams are unloaded after a while).
-    var lastActivity = NIODeadline.now()
+    var lastActivity: NIODeadline
 
     /// A stream whose history is its memory tail only, or — with `head` — a durable stream
     /// resuming where its store stands.
     /// Nothing depends on this stream being in memory: nobody subscribed or being caught up, no
     /// presence, no commit on its way back.
     var isUnused: Bool {
-        subscribers.isEmpty && catchingUp.isEmpty && pendingCommits == 0 && presence.metaCount == 0
+        subscribers.isEmpty && catchingUp.isEmpty && snapshotWaiters.isEmpty && !isHydrating && pendingCommits == 0
+            && presence.metaCount == 0
             && !presence.hasPendingChanges && presenceTimer == nil
     }
 
@@ -51,8 +66,9 @@ final class HubStream {
         return max(idle, maxAge)
     }
 
-    init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig, head: DurableStreamHead?) {
+    init(name: StreamName, policy: StreamPolicy, presence: PresenceConfig, head: DurableStreamHead?, now: NIODeadline) {
         self.name = name
+        self.lastActivity = now
         self.isDurable = head != nil
         if let head {
             self.log = StreamLog(epoch: head.epoch, policy: policy,
@@ -66,13 +82,13 @@ final class HubStream {
 
     /// Removes a subscriber and its presence meta; returns whether it was there.
     @discardableResult
-    func remove(_ sub: SubscriberID) -> Subscriber? {
-        lastActivity = .now()
+    func remove(_ sub: SubscriberID, now: NIODeadline) -> Subscriber? {
+        lastActivity = now
         log.detach(sub)
         catchingUp.removeValue(forKey: sub)
         guard let subscriber = subscribers.removeValue(forKey: sub) else { return nil }
         if subscriber.paused { pausedCount -= 1 }
-        presence.remove(conn: subscriber.session.conn)
+        presence.remove(conn: subscriber.ref.conn)
         return subscriber
     }
 }

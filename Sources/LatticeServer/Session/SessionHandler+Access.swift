@@ -34,9 +34,8 @@ extension SessionHandler {
         for (name, subscription) in subscriptions {
             guard let workspace = access.workspace(of: name), !Policy.can(principal, .read, in: workspace) else { continue }
             subscriptions.removeValue(forKey: name)
-            let sub = subscription.id
-            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: nil, seq: nil) }
-            answerNow(Frames.unsubscribed(stream: name, code: .forbidden,
+            hub.unsubscribe(name, sub: subscription.id, ref: ref, requestID: nil, seq: nil)
+            answerNow(ServerFrames.unsubscribed(stream: name, code: .forbidden,
                                           message: "'\(principal.user.name)' is no longer a member of '\(workspace)'"))
         }
         markDirty()

@@ -10,7 +10,7 @@ extension SessionHandler {
         defer { if replies.outstanding >= Self.maxInFlight { updateReading() } }
         switch request {
         case .ping(let ping):
-            answerNow(Frames.ok(id: ping.id))
+            answerNow(ServerFrames.ok(id: ping.id))
 
         case .subscribe(let subscribe):
             let name = subscribe.stream
@@ -27,9 +27,8 @@ extension SessionHandler {
             subscriptions[name] = Subscription(id: sub)
             let seq = replies.reserve()
             let since = subscribe.since.map { StreamPosition(epoch: StreamEpoch($0.epoch), offset: UInt64($0.offset)) }
-            let identity = self.identity
-            hub.onHome(name) { $0.subscribe(name, sub: sub, session: ref, identity: identity, since: since, requestID: id, seq: seq) }
-            if !writable { hub.onHome(name) { $0.pause(name, sub: sub) } }
+            hub.subscribe(name, sub: sub, ref: ref, since: since, snapshot: subscribe.snapshot, requestID: id, seq: seq)
+            if !writable { hub.pause(name, sub: sub) }
 
         case .unsubscribe(let unsubscribe):
             let name = unsubscribe.stream
@@ -38,8 +37,7 @@ extension SessionHandler {
                 return answerNow(ProtocolError(.notSubscribed, "not subscribed to '\(name)'", id: id, stream: name))
             }
             let seq = replies.reserve()
-            let sub = subscription.id
-            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: id, seq: seq) }
+            hub.unsubscribe(name, sub: subscription.id, ref: ref, requestID: id, seq: seq)
 
         case .publish(let publish):
             let name = publish.stream
@@ -50,9 +48,7 @@ extension SessionHandler {
             }
             if let refused = refusal(.publish, name, id: id) { return answerNow(refused) }
             let seq = replies.reserve()
-            let data = publish.data
-            let key = publish.key
-            hub.onHome(name) { $0.publish(name, data: data, key: key, session: ref, requestID: id, seq: seq) }
+            hub.publish(name, data: publish.data, key: publish.key, ref: ref, requestID: id, seq: seq)
 
         case .presenceSet(let set):
             let name = set.stream
@@ -71,8 +67,7 @@ extension SessionHandler {
             copy.writeImmutableBuffer(set.state.bytes)
             let state = copy
             let seq = replies.reserve()
-            let identity = self.identity
-            hub.onHome(name) { $0.presenceSet(name, state: state, session: ref, identity: identity, requestID: id, seq: seq) }
+            hub.setPresence(name, state: state, ref: ref, identity: identity, requestID: id, seq: seq)
         }
     }
 }

@@ -5,7 +5,8 @@ import LatticeWebSocket
 import NIOCore
 
 /// One `lattice.v1` session on `/ws` (docs/protocol.md). Lives on its connection's event loop
-/// and is touched only there; the hub reaches it through a `SessionRef` (loop-bound).
+/// and is touched only there. To the hub it is one `HubSubscriber` among others: it asks the
+/// hub (`StreamHub.subscribe`, `publish`, …) and the hub answers through `SubscriberRef`.
 ///
 /// Requests are decoded with `ClientRequest.decode`; every one gets exactly one `ok`/`error`,
 /// in request order (`ReplyQueue`), even when the answer is computed on a stream's home loop.
@@ -27,6 +28,7 @@ final class SessionHandler: ChannelInboundHandler {
     }
 
     let hub: StreamHub
+    private let sessionLoops: SessionLoops
     let access: AccessControl
     let sessionID: UInt64
     let session: String
@@ -42,11 +44,11 @@ final class SessionHandler: ChannelInboundHandler {
     private var rateLimiter: RateLimiter
     private let subprotocol: String?
     private var context: ChannelHandlerContext?
-    private(set) var ref: SessionRef?
-    private var loopContext: LoopContext?
+    private(set) var ref: SubscriberRef?
+    private var sessionLoop: SessionLoop?
     var subscriptions: [StreamName: Subscription] = [:]
     var replies = ReplyQueue()
-    /// Set by `LoopContext.markDirty` until its one flush per loop tick.
+    /// Set by `SessionLoop.markDirty` until its one flush per loop tick.
     var isDirty = false
     private(set) var isOpen = true
     private(set) var writable = true
@@ -57,12 +59,14 @@ final class SessionHandler: ChannelInboundHandler {
     /// (so a fast publisher cannot pile up tasks on a busy home loop).
     static let maxInFlight = 128
 
-    init(hub: StreamHub, access: AccessControl, subprotocol: String?, principal: Principal, rateLimits: RateLimits) {
+    init(hub: StreamHub, sessionLoops: SessionLoops, access: AccessControl, subprotocol: String?, principal: Principal,
+         rateLimits: RateLimits) {
         self.hub = hub
+        self.sessionLoops = sessionLoops
         self.access = access
         self.subprotocol = subprotocol
         self.sessionID = UInt64.random(in: 1...UInt64.max)
-        self.session = Frames.sessionString(sessionID)
+        self.session = ServerFrames.sessionString(sessionID)
         self.shared = SharedPrincipal(principal)
         self.rateLimiter = RateLimiter(rateLimits, now: RateLimiter.now())
     }
@@ -74,12 +78,12 @@ final class SessionHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let loopIndex = hub.index(of: context.eventLoop)
-        ref = SessionRef(handler: NIOLoopBound(self, eventLoop: context.eventLoop), loopIndex: loopIndex,
-                         conn: ConnectionID(sessionID))
-        loopContext = hub.context(of: loopIndex).value
+        ref = SubscriberRef(subscriber: NIOLoopBound(self, eventLoop: context.eventLoop), loopIndex: loopIndex,
+                            conn: ConnectionID(sessionID))
+        sessionLoop = sessionLoops.on(context.eventLoop)
         writable = context.channel.isWritable
         shared = access.intern(shared.current)
-        loopContext?.addLive(self)
+        sessionLoop?.addLive(self)
         // The upgrade handler adds us before it removes the HTTP handlers: greet one tick later.
         context.eventLoop.assumeIsolated().execute { self.sendWelcome() }
     }
@@ -109,11 +113,10 @@ final class SessionHandler: ChannelInboundHandler {
         guard isOpen else { return }
         isOpen = false
         access.release(tokenID: shared.tokenID)
-        loopContext?.removeLive(self)
+        sessionLoop?.removeLive(self)
         guard let ref else { return }
         for (name, subscription) in subscriptions {
-            let sub = subscription.id
-            hub.onHome(name) { $0.unsubscribe(name, sub: sub, session: ref, requestID: nil, seq: nil) }
+            hub.unsubscribe(name, sub: subscription.id, ref: ref, requestID: nil, seq: nil)
         }
         subscriptions = [:]
         self.ref = nil
@@ -158,11 +161,10 @@ final class SessionHandler: ChannelInboundHandler {
             updateReading()
             if now { resumeCatchUps() }
             for (name, subscription) in subscriptions {
-                let sub = subscription.id
                 if now {
-                    hub.onHome(name) { $0.drain(name, sub: sub) }
+                    hub.drain(name, sub: subscription.id)
                 } else {
-                    hub.onHome(name) { $0.pause(name, sub: sub) }
+                    hub.pause(name, sub: subscription.id)
                 }
             }
         }
@@ -203,19 +205,19 @@ final class SessionHandler: ChannelInboundHandler {
 
     /// Flush once this loop tick (after the tasks already queued).
     func markDirty() {
-        loopContext?.markDirty(self)
+        sessionLoop?.markDirty(self)
     }
 
     /// An answer computed here: written now if nothing is outstanding, else queued in order.
     func answerNow(_ error: ProtocolError) {
-        answerNow(Frames.error(error))
+        answerNow(ServerFrames.error(error))
     }
 
     func answerNow(_ frame: ByteBuffer) {
         if replies.isIdle {
             write(.encodedFrames(frame))
         } else {
-            replies.fill(replies.reserve(), SessionReply(frames: [frame]))
+            replies.fill(replies.reserve(), HubReply(frames: [frame]))
         }
     }
 }

@@ -20,9 +20,9 @@ extension StreamHub {
     public func loadedStreams() async -> LoadedStreams {
         var sum = LoadedStreams(total: 0, durable: 0, subscriptions: 0)
         for (index, loop) in loops.enumerated() {
-            let context = contexts[index]
+            let home = homes[index]
             let counts = try? await loop.submit {
-                let streams = context.value.streams.values
+                let streams = home.value.streams.values
                 return (streams.count, streams.filter(\.isDurable).count, streams.reduce(0) { $0 + $1.subscribers.count })
             }.get()
             if let counts {

@@ -2,9 +2,10 @@ import LatticeProtocol
 import LatticeStreams
 import NIOCore
 
-/// Per event loop state, touched only on that loop: the streams whose home it is, and the
-/// sessions on it that have unflushed writes.
-final class LoopContext {
+/// The hub's state on one event loop, touched only there: the streams whose home this loop is
+/// (log, presence, subscribers, reducer state), with their timers — stall checks, presence
+/// flushes, the idle sweep. Sessions have their own per-loop state (`SessionLoop`).
+final class HomeLoop {
     let index: Int
     let loop: any EventLoop
     let loopCount: Int
@@ -13,18 +14,14 @@ final class LoopContext {
     private var stallTask: RepeatedTask?
     private var sweepTask: RepeatedTask?
 
-    /// The live sessions on this loop by token id, for live access changes.
-    private var liveSessions: [String: [ObjectIdentifier: SessionHandler]] = [:]
-
-    // Session side: one flush per session per loop tick.
-    private var dirty: [SessionHandler] = []
-    private var flushScheduled = false
-
     init(index: Int, loop: any EventLoop, loopCount: Int) {
         self.index = index
         self.loop = loop
         self.loopCount = loopCount
     }
+
+    /// The hub's clock (`HubSettings.clock`): every time the hub compares is read here.
+    var now: NIODeadline { hub.settings.clock() }
 
     func start(hub: StreamHub) {
         self.hub = hub
@@ -35,81 +32,46 @@ final class LoopContext {
         }
         let sweep = hub.settings.idleSweepInterval
         sweepTask = loop.scheduleRepeatedTask(initialDelay: sweep, delay: sweep) { _ in
-            bound.value.unloadIdleStreams(now: .now())
+            bound.value.unloadIdleStreams(now: bound.value.now)
         }
     }
 
-    // MARK: live access changes (session side)
-
-    func addLive(_ session: SessionHandler) {
-        liveSessions[session.shared.tokenID, default: [:]][ObjectIdentifier(session)] = session
+    /// Cancels this loop's timers (the hub is stopping).
+    func stop() {
+        stallTask?.cancel()
+        sweepTask?.cancel()
+        for stream in streams.values { stream.presenceTimer?.cancel() }
     }
 
-    func removeLive(_ session: SessionHandler) {
-        let token = session.shared.tokenID
-        liveSessions[token]?.removeValue(forKey: ObjectIdentifier(session))
-        if liveSessions[token]?.isEmpty == true { liveSessions.removeValue(forKey: token) }
-    }
-
-    /// Applies a membership change or revocation to this loop's sessions.
-    func apply(_ change: AccessControl.LiveChange) {
-        switch change {
-        case .rolesChanged(let userID):
-            for sessions in liveSessions.values {
-                for session in sessions.values where session.shared.userID == userID { session.rolesChanged() }
-            }
-        case .tokenEnded(let tokenID, let reason):
-            for session in liveSessions[tokenID].map({ Array($0.values) }) ?? [] { session.credentialEnded(reason: reason) }
-        }
-    }
-
-    // MARK: flush coalescing (session side)
-
-    /// `session` wrote something: flush it once, after the tasks already queued on this loop.
-    func markDirty(_ session: SessionHandler) {
-        guard !session.isDirty else { return }
-        session.isDirty = true
-        dirty.append(session)
-        guard !flushScheduled else { return }
-        flushScheduled = true
-        loop.assumeIsolated().execute { self.flushDirty() }
-    }
-
-    private func flushDirty() {
-        flushScheduled = false
-        let sessions = dirty
-        dirty.removeAll(keepingCapacity: true)
-        for session in sessions {
-            session.isDirty = false
-            session.flushNow()
-        }
-    }
-
-    // MARK: streams (home side)
-
+    /// The stream, loaded at its first use: a durable one resumes where its store stands, and a
+    /// stream with a reducer starts rebuilding its state (`hydrate`).
     func stream(_ name: StreamName) -> HubStream {
         if let stream = streams[name] { return stream }
         let durable = hub.isDurable(name)
         var policy = hub.settings.policy(for: name)
         if durable { policy = hub.settings.policy(for: name, class: .durable) }
         let stream = HubStream(name: name, policy: policy, presence: hub.settings.presence,
-                               head: durable ? hub.durable?.store.head(of: name.name) : nil)
+                               head: durable ? hub.durable?.store.head(of: name.name) : nil, now: now)
         streams[name] = stream
+        if let reducer = hub.settings.reducers[name.kind] {
+            stream.reduction = ReducerState(reducer, stream: name)
+            if stream.log.newestOffset > 0 { hydrate(stream) }
+        }
         return stream
     }
 
     /// Closes subscribers paused longer than their class allows.
     private func checkStalls() {
-        let now = NIODeadline.now()
+        let now = self.now
         for stream in streams.values where stream.pausedCount > 0 {
             var batches = [[Delivery]](repeating: [], count: loopCount)
             var closed: [SubscriberID] = []
             stream.log.checkStalls(now: now) { sub, output in
                 guard let subscriber = stream.subscribers[sub] else { return }
-                batches[subscriber.session.loopIndex].append(Delivery(session: subscriber.session, sub: sub, item: .flow(output)))
+                batches[subscriber.ref.loopIndex].append(Delivery(subscriber: subscriber.ref, sub: sub, item: .flow(output)))
                 closed.append(sub)
             }
-            for sub in closed { stream.remove(sub) }
+            for sub in closed { stream.remove(sub, now: now) }
             hub.dispatch(batches, stream: stream.name, epoch: stream.log.epoch, from: index)
             if !closed.isEmpty { flushPresence(stream, now: now) }
         }
@@ -128,23 +90,29 @@ final class LoopContext {
             }
             for member in diff.joins { stream.publishedMembers[member.identity] = member }
             for member in diff.updates { stream.publishedMembers[member.identity] = member }
-            let frame = Frames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates, names: stream.names)
+            let frame = ServerFrames.presenceDiff(stream: stream.name, joins: diff.joins, leaves: leaves, updates: diff.updates,
+                                                  names: stream.names)
             for identity in diff.leaves { stream.names.removeValue(forKey: identity) }
             var batches = [[Delivery]](repeating: [], count: loopCount)
             for (sub, subscriber) in stream.subscribers {
                 if subscriber.paused {
                     stream.subscribers[sub]?.presenceStale = true
                 } else {
-                    batches[subscriber.session.loopIndex].append(Delivery(session: subscriber.session, sub: sub, item: .frame(frame)))
+                    batches[subscriber.ref.loopIndex].append(Delivery(subscriber: subscriber.ref, sub: sub, item: .frame(frame)))
                 }
             }
             hub.dispatch(batches, stream: stream.name, epoch: stream.log.epoch, from: index)
         }
         if let next = stream.presence.nextFlush, stream.presenceTimer == nil {
-            stream.presenceTimer = loop.assumeIsolated().scheduleTask(deadline: max(next, now)) {
+            stream.presenceTimer = loop.assumeIsolated().scheduleTask(in: max(.zero, next - now)) {
                 stream.presenceTimer = nil
-                self.flushPresence(stream, now: .now())
+                self.flushPresence(stream, now: self.now)
             }
         }
+    }
+
+    /// Sends a reply to a subscriber (on its loop).
+    func reply(_ ref: SubscriberRef, seq: UInt64, _ reply: HubReply) {
+        hub.onSubscriber(ref, from: index) { $0.hubReply(seq: seq, reply) }
     }
 }

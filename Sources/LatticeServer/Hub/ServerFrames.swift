@@ -5,7 +5,7 @@ import NIOCore
 
 /// Server messages encoded once as complete WebSocket text frames (unmasked, uncompressed), so
 /// one buffer can be written to any number of connections with `.encodedFrames`.
-enum Frames {
+enum ServerFrames {
     static let allocator = ByteBufferAllocator()
 
     /// Encodes one JSON message with `body`, then frames it (one copy of the JSON, once).
@@ -23,6 +23,12 @@ enum Frames {
 
     static func ok(id: RequestID?, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil) -> ByteBuffer {
         text { ServerMessage.ok(id: id, stream: stream, epoch: epoch?.rawValue, offset: offset.map { Int($0) }, into: &$0) }
+    }
+
+    static func snapshot(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON) -> ByteBuffer {
+        text(capacity: 96 + stream.name.utf8.count + data.bytes.readableBytes) {
+            ServerMessage.snapshot(stream: stream, epoch: epoch.rawValue, offset: Int(offset), data: data, into: &$0)
+        }
     }
 
     static func error(_ error: ProtocolError) -> ByteBuffer {

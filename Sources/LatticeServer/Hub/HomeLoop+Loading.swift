@@ -3,9 +3,9 @@ import LatticeStreams
 import NIOCore
 
 /// Loading and unloading streams on their home loop. A stream is loaded at its first use
-/// (`LoopContext.stream(_:)`); here it leaves memory again — when nobody has used it for a while,
+/// (`HomeLoop.stream(_:)`); here it leaves memory again — when nobody has used it for a while,
 /// or when its class changes (docs/streams.md, "Loaded streams").
-extension LoopContext {
+extension HomeLoop {
     /// Unloads every stream unused for longer than it may be (`HubStream.unloadAfter`).
     func unloadIdleStreams(now: NIODeadline) {
         let idle = hub.settings.idleStreamTimeout
@@ -27,10 +27,11 @@ extension LoopContext {
         stream.presenceTimer = nil
         streams.removeValue(forKey: name)
         let message = "'\(name)' is now \(hub.isDurable(name) ? "durable" : "ephemeral"); subscribe again"
-        var ended = stream.subscribers.map { ($0.key, $0.value.session) }
+        var ended = stream.subscribers.map { ($0.key, $0.value.ref) }
         ended += stream.catchingUp.map { ($0.key, $0.value) }
-        for (sub, session) in ended {
-            hub.onSession(session, from: index) { $0.subscriptionEnded(name, sub: sub, code: .reconfigured, message: message) }
+        ended += stream.snapshotWaiters.map { ($0.sub, $0.ref) }
+        for (sub, ref) in ended {
+            hub.onSubscriber(ref, from: index) { $0.hubEnded(stream: name, sub: sub, code: .reconfigured, message: message) }
         }
     }
 }

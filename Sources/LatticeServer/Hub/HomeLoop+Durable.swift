@@ -5,30 +5,30 @@ import NIOCore
 
 /// Durable streams on their home loop: publish after commit, and replay from the store for
 /// subscribers whose position is older than the memory tail (docs/streams.md, "Durable streams").
-extension LoopContext {
+extension HomeLoop {
     /// Events read from the store per step of a catch-up.
     static let catchUpChunk = 512
 
     /// Hands the event to the store's group commit; once committed it is published exactly like
     /// a memory event (offset = the store's, which is always `newest + 1`: the store is the only
     /// writer and completes in commit order) and only then acknowledged.
-    func storeThenPublish(_ stream: HubStream, data: RawJSON, key: String?, session: SessionRef, requestID: RequestID?, seq: UInt64) {
+    func storeThenPublish(_ stream: HubStream, data: RawJSON, key: String?, origin: PublishOrigin) {
         guard let store = hub.durable?.store else {
-            return publishNow(stream, data: data, key: key, session: session, requestID: requestID, seq: seq)
+            return publishNow(stream, data: data, key: key, origin: origin)
         }
-        let home = hub.context(of: index)
+        let home = hub.homes[index]
         let loop = self.loop
         let name = stream.name
         stream.pendingCommits += 1
         store.append(stream: name.name, data: data.bytes, key: key) { result in
             loop.execute {
-                home.value.committed(name, result, data: data, key: key, session: session, requestID: requestID, seq: seq)
+                home.value.committed(name, result, data: data, key: key, origin: origin)
             }
         }
     }
 
     private func committed(_ name: StreamName, _ result: Result<UInt64, DurableAppendError>, data: RawJSON, key: String?,
-                           session: SessionRef, requestID: RequestID?, seq: UInt64) {
+                           origin: PublishOrigin) {
         let stream = self.stream(name)
         stream.pendingCommits = max(0, stream.pendingCommits - 1)
         switch result {
@@ -41,10 +41,9 @@ extension LoopContext {
                     history = TieredStreamHistory(limits: limits, newestOffset: offset - 1, storeOldestOffset: history.storeOldestOffset)
                 }
             }
-            publishNow(stream, data: data, key: key, session: session, requestID: requestID, seq: seq)
-        case .failure(let error):
-            reply(session, seq: seq, SessionReply(frames: [Frames.error(ProtocolError(
-                .internal, "the event was not stored (\(error)); it was not published", id: requestID, stream: name))]))
+            publishNow(stream, data: data, key: key, origin: origin)
+        case .failure(.storeFailed(let why)):
+            answer(origin, .failure(.notStored(why)), stream: name)
         }
     }
 
@@ -60,22 +59,22 @@ extension LoopContext {
     }
 
     /// One step of a subscribe's replay from the store: read the next chunk after `after`.
-    func catchUp(_ name: StreamName, sub: SubscriberID, session: SessionRef, after: UInt64) {
+    func catchUp(_ name: StreamName, sub: SubscriberID, ref: SubscriberRef, after: UInt64) {
         guard let store = hub.durable?.store, let stream = streams[name], stream.catchingUp[sub] != nil else { return }
-        let home = hub.context(of: index)
+        let home = hub.homes[index]
         let loop = self.loop
         let streamName = name.name
         let chunk = Self.catchUpChunk
         Task {
             let result = await StoreRead.events(store, stream: streamName, after: after, limit: chunk)
-            loop.execute { home.value.caughtUp(name, sub: sub, session: session, after: after, result) }
+            loop.execute { home.value.caughtUp(name, sub: sub, ref: ref, after: after, result) }
         }
     }
 
-    private func caughtUp(_ name: StreamName, sub: SubscriberID, session: SessionRef, after: UInt64,
+    private func caughtUp(_ name: StreamName, sub: SubscriberID, ref: SubscriberRef, after: UInt64,
                           _ result: Result<[StoredStreamEvent], any Error>) {
         guard let stream = streams[name], stream.catchingUp[sub] != nil else { return }
-        let now = NIODeadline.now()
+        let now = self.now
         let epoch = stream.log.epoch
         var frames: [ByteBuffer] = []
         var since: StreamPosition? = nil
@@ -86,7 +85,7 @@ extension LoopContext {
         } else {
             // The store failed or retention removed these events meanwhile: say so plainly and
             // continue live from the newest offset (the client refetches).
-            frames.append(Frames.recovered(stream: name, recovered: false, epoch: epoch, offset: stream.log.newestOffset))
+            frames.append(ServerFrames.recovered(stream: name, recovered: false, epoch: epoch, offset: stream.log.newestOffset))
         }
         do {
             switch try stream.log.attach(sub, since: since, now: now) {
@@ -94,28 +93,28 @@ extension LoopContext {
                 stream.catchingUp.removeValue(forKey: sub)
                 for event in attachment.backlog { frames.append(event.payload) }
                 flushPresence(stream, now: now)
-                frames.append(Frames.presence(stream: name, members: stream.presence.fullState(), names: stream.names))
-                stream.subscribers[sub] = HubStream.Subscriber(session: session)
-                send(frames, to: session, stream: name, sub: sub, next: nil)
+                frames.append(ServerFrames.presence(stream: name, members: stream.presence.fullState(), names: stream.names))
+                stream.subscribers[sub] = HubStream.Subscriber(ref: ref)
+                send(frames, to: ref, stream: name, sub: sub, next: nil)
             case .needsStore(let range):
-                send(frames, to: session, stream: name, sub: sub, next: range.lowerBound - 1)
+                send(frames, to: ref, stream: name, sub: sub, next: range.lowerBound - 1)
             }
         } catch {
             stream.catchingUp.removeValue(forKey: sub)
-            frames.append(Frames.unsubscribed(stream: name, code: .internal, message: "stream '\(name)' is at its subscriber limit"))
-            send(frames, to: session, stream: name, sub: sub, next: nil)
+            frames.append(ServerFrames.unsubscribed(stream: name, code: .internal, message: "stream '\(name)' is at its subscriber limit"))
+            send(frames, to: ref, stream: name, sub: sub, next: nil)
         }
     }
 
-    private func send(_ frames: [ByteBuffer], to session: SessionRef, stream: StreamName, sub: SubscriberID, next: UInt64?) {
-        hub.onSession(session, from: index) { $0.receiveCatchUp(stream: stream, sub: sub, frames: frames, next: next) }
+    private func send(_ frames: [ByteBuffer], to ref: SubscriberRef, stream: StreamName, sub: SubscriberID, next: UInt64?) {
+        hub.onSubscriber(ref, from: index) { $0.hubCaughtUp(stream: stream, sub: sub, frames: frames, next: next) }
     }
 
     /// A paused durable subscriber fell behind the memory tail: read `range` (a chunk of it)
     /// from the store, write it, and carry on with the flow's next step.
     func fetchForDrain(_ stream: HubStream, sub: SubscriberID, range: ClosedRange<UInt64>, prefix: [Delivery.Item]) {
         guard let store = hub.durable?.store else { return }
-        let home = hub.context(of: index)
+        let home = hub.homes[index]
         let loop = self.loop
         let name = stream.name
         let limit = Int(min(UInt64(Self.catchUpChunk), range.upperBound - range.lowerBound + 1))
@@ -133,18 +132,18 @@ extension LoopContext {
         let epoch = stream.log.epoch
         if case .success(let events) = result, let first = events.first, first.offset == range.lowerBound {
             for event in events { items.append(.frame(Self.frame(name, epoch: epoch, event))) }
-            let next = stream.log.fetched(sub, through: events[events.count - 1].offset, now: .now())
+            let next = stream.log.fetched(sub, through: events[events.count - 1].offset, now: now)
             return deliverDrain(stream, sub: sub, next, prefix: items)
         }
         // The store cannot give these events any more: a gap notice, then live from the newest.
         let newest = stream.log.newestOffset
-        items.append(.frame(Frames.recovered(stream: name, recovered: false, epoch: epoch, offset: newest)))
-        let next = stream.log.fetched(sub, through: newest, now: .now())
+        items.append(.frame(ServerFrames.recovered(stream: name, recovered: false, epoch: epoch, offset: newest)))
+        let next = stream.log.fetched(sub, through: newest, now: now)
         deliverDrain(stream, sub: sub, next, prefix: items)
     }
 
     static func frame(_ name: StreamName, epoch: StreamEpoch, _ event: StoredStreamEvent) -> ByteBuffer {
-        Frames.event(stream: name, epoch: epoch, offset: event.offset, data: RawJSON(trusted: event.data), key: event.key)
+        ServerFrames.event(stream: name, epoch: epoch, offset: event.offset, data: RawJSON(trusted: event.data), key: event.key)
     }
 }
 

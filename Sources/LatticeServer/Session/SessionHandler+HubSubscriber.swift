@@ -4,9 +4,9 @@ import LatticeWebSocket
 import NIOCore
 
 /// What the hub hands a session, on the session's loop.
-extension SessionHandler {
+extension SessionHandler: HubSubscriber {
     /// An answer computed on a home loop: written once every earlier answer is.
-    func receiveReply(seq: UInt64, _ reply: SessionReply) {
+    func hubReply(seq: UInt64, _ reply: HubReply) {
         replies.fill(seq, reply)
         while let ready = replies.popReady() {
             for frame in ready.frames { write(.encodedFrames(frame)) }
@@ -29,18 +29,18 @@ extension SessionHandler {
     }
 
     /// One fan-out delivery (event, gap notice, close, presence frame).
-    func receive(_ delivery: Delivery, stream: StreamName, epoch: StreamEpoch) {
-        guard let outbound = Self.outbound(delivery.item, stream: stream, epoch: epoch) else { return }
-        deliver(outbound, stream: stream, sub: delivery.sub)
+    func hubDeliver(_ item: Delivery.Item, stream: StreamName, sub: SubscriberID, epoch: StreamEpoch) {
+        guard let outbound = Self.outbound(item, stream: stream, epoch: epoch) else { return }
+        deliver(outbound, stream: stream, sub: sub)
     }
 
     /// One drain step's outputs; asks for the next step while the socket stays writable.
-    func receiveDrain(stream: StreamName, sub: SubscriberID, epoch: StreamEpoch, items: [Delivery.Item], more: Bool) {
+    func hubDrained(stream: StreamName, sub: SubscriberID, epoch: StreamEpoch, items: [Delivery.Item], more: Bool) {
         for item in items {
             if let outbound = Self.outbound(item, stream: stream, epoch: epoch) { deliver(outbound, stream: stream, sub: sub) }
         }
         if more, subscriptions[stream]?.id == sub, isOpen, writable {
-            hub.onHome(stream) { $0.drain(stream, sub: sub) }
+            hub.drain(stream, sub: sub)
         }
     }
 
@@ -57,9 +57,9 @@ extension SessionHandler {
 
     /// The hub ended subscription `sub` of `stream` (its class changed): tell the client with
     /// `unsubscribed`, after anything already delivered for it.
-    func subscriptionEnded(_ stream: StreamName, sub: SubscriberID, code: ErrorCode, message: String) {
+    func hubEnded(stream: StreamName, sub: SubscriberID, code: ErrorCode, message: String) {
         guard var subscription = subscriptions[stream], subscription.id == sub else { return }
-        let notice = WebSocketOutbound.encodedFrames(Frames.unsubscribed(stream: stream, code: code, message: message))
+        let notice = WebSocketOutbound.encodedFrames(ServerFrames.unsubscribed(stream: stream, code: code, message: message))
         if subscription.active {
             subscriptions.removeValue(forKey: stream)
             write(notice)
@@ -73,13 +73,13 @@ extension SessionHandler {
 
     /// One step of a replay from the store (after a subscribe's `ok`): write it, then ask for
     /// the next step once the socket is writable (`next`), so a long replay never floods it.
-    func receiveCatchUp(stream: StreamName, sub: SubscriberID, frames: [ByteBuffer], next: UInt64?) {
+    func hubCaughtUp(stream: StreamName, sub: SubscriberID, frames: [ByteBuffer], next: UInt64?) {
         guard var subscription = subscriptions[stream], subscription.id == sub else { return }
         for frame in frames { deliver(.encodedFrames(frame), stream: stream, sub: sub) }
         markDirty()
         guard let next, let ref else { return }
         if isOpen, writable {
-            hub.onHome(stream) { $0.catchUp(stream, sub: sub, session: ref, after: next) }
+            hub.catchUp(stream, sub: sub, ref: ref, after: next)
         } else {
             subscription = subscriptions[stream] ?? subscription
             subscription.catchUpAfter = next
@@ -93,8 +93,7 @@ extension SessionHandler {
         for (name, subscription) in subscriptions {
             guard let after = subscription.catchUpAfter else { continue }
             subscriptions[name]?.catchUpAfter = nil
-            let sub = subscription.id
-            hub.onHome(name) { $0.catchUp(name, sub: sub, session: ref, after: after) }
+            hub.catchUp(name, sub: subscription.id, ref: ref, after: after)
         }
     }
 
@@ -105,7 +104,7 @@ extension SessionHandler {
         case .flow(.event(let event)):
             return .encodedFrames(event.payload)
         case .flow(.gap(let gap)):
-            return .encodedFrames(Frames.recovered(stream: stream, recovered: false, epoch: epoch, offset: gap.resumesAfter))
+            return .encodedFrames(ServerFrames.recovered(stream: stream, recovered: false, epoch: epoch, offset: gap.resumesAfter))
         case .flow(.close(let close)):
             return .close(WebSocketCloseCode(rawValue: close.code), reason: close.reason)
         case .flow(.fetch):

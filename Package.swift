@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Lattice",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lattice", targets: ["lattice"]),
         .library(name: "LatticeWebSocket", targets: ["LatticeWebSocket"]),

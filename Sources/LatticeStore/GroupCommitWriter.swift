@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LatticeStreams
 import NIOCore
+import Synchronization
 
 /// The single writer of durable stream events: one dedicated thread (blocking on SQLite is its
 /// job, so it is neither an event loop nor a Swift concurrency task) that commits everything
@@ -12,7 +13,7 @@ final class GroupCommitWriter: Sendable {
     private let heads: HeadCache
     private let options: SQLiteStoreOptions
     private let queue = WriterQueue()
-    private let stats = Locked(WriterStats())
+    private let stats = Mutex(WriterStats())
     private let finished = DispatchSemaphore(value: 0)
     private let threadName = "lattice-store-writer"
 

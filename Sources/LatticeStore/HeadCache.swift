@@ -1,15 +1,16 @@
 import GRDB
 import LatticeStreams
+import Synchronization
 
 /// Every stream's head, in memory, so `head(of:)` never touches the database.
 ///
 /// The writer thread is the only one that advances `newestOffset` (after a commit) and
 /// `oldestOffset` (after retention); any thread may add a fresh head for an unknown stream.
 final class HeadCache: Sendable {
-    private let heads: Locked<[String: DurableStreamHead]>
+    private let heads: Mutex<[String: DurableStreamHead]>
 
     init(_ heads: [String: DurableStreamHead]) {
-        self.heads = Locked(heads)
+        self.heads = Mutex(heads)
     }
 
     /// Every row of `streams`.

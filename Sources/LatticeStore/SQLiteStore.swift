@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LatticeStreams
+import Synchronization
 
 /// Lattice's storage on one SQLite file (`lattice.sqlite`, WAL mode): identity records
 /// (`IdentityStore`) and durable stream events (`DurableStreamStore`).
@@ -15,8 +16,8 @@ public final class SQLiteStore: Sendable {
     let heads: HeadCache
     let writer: GroupCommitWriter
     /// `durableChannels()`, for `isDurableChannel(_:)` (synchronous, on event loops).
-    let durableChannelNames: Locked<Set<String>>
-    private let closed = Locked(false)
+    let durableChannelNames: Mutex<Set<String>>
+    private let closed = Mutex(false)
 
     private init(path: String, pool: DatabasePool, options: SQLiteStoreOptions,
                  heads: [String: DurableStreamHead], durableChannels: Set<String>) {
@@ -25,7 +26,7 @@ public final class SQLiteStore: Sendable {
         self.options = options
         self.heads = HeadCache(heads)
         self.writer = GroupCommitWriter(pool: pool, heads: self.heads, options: options)
-        self.durableChannelNames = Locked(durableChannels)
+        self.durableChannelNames = Mutex(durableChannels)
     }
 
     /// Opens (creating if needed) `directory/lattice.sqlite`, migrates it to the latest schema,

@@ -67,14 +67,11 @@ public struct WebSocketFrameParser: Sendable {
                 var processedOfFirst = alreadyProcessed
                 while true {
                     let header: WebSocketFrameHeader
-                    do {
+                    do throws(WebSocketProtocolError) {
                         guard let h = try self.parseHeader(UnsafeRawBufferPointer(bytes), at: offset) else { break }
                         header = h
-                    } catch let error as WebSocketProtocolError {
-                        failure = error
-                        break
                     } catch {
-                        fatalError("unreachable: parseHeader throws only WebSocketProtocolError")
+                        failure = error
                         break
                     }
                     let payloadStart = offset + header.headerLength

@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import LatticeStore
 import LatticeStreams
 import NIOCore
+import Synchronization
 import Testing
+@testable import LatticeStore
 
 @Suite struct DurabilityTests {
     @Test func aCompletedAppendIsVisibleToAnotherConnection() async throws {
@@ -36,7 +37,7 @@ import Testing
 @Suite struct DroppedStoreTests {
     @Test func aStoreDroppedWithoutCloseStillCommitsWhatWasQueued() async throws {
         try await withTemporaryDirectory { directory in
-            let outcomes = Locked<[Result<UInt64, DurableAppendError>]>([])
+            let outcomes = Mutex<[Result<UInt64, DurableAppendError>]>([])
             do {
                 let store = try SQLiteStore.open(directory: directory)
                 for i in 1...50 {

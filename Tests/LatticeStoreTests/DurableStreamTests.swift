@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-@testable import LatticeStore
 import LatticeStreams
 import NIOCore
+import Synchronization
 import Testing
+@testable import LatticeStore
 
 @Suite struct DurableStreamTests {
     @Test func offsetsAreContiguousPerStreamAndCompletionsInOrder() async throws {
@@ -101,7 +102,7 @@ import Testing
     @Test func appendsAfterCloseFailAndCloseFlushesQueuedAppends() async throws {
         try await withTemporaryDirectory { directory in
             let store = try SQLiteStore.open(directory: directory)
-            let outcomes = Locked<[Result<UInt64, DurableAppendError>]>([])
+            let outcomes = Mutex<[Result<UInt64, DurableAppendError>]>([])
             for i in 1...200 {
                 store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil) { result in
                     outcomes.withLock { $0.append(result) }
@@ -165,7 +166,7 @@ import Testing
 func concurrentAppends(_ store: SQLiteStore, threads: Int, perThread: Int) async -> [AppendOutcome] {
     let total = threads * perThread
     return await withCheckedContinuation { continuation in
-        let outcomes = Locked<[AppendOutcome]>([])
+        let outcomes = Mutex<[AppendOutcome]>([])
         DispatchQueue.global().async {
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 for i in 0..<perThread {

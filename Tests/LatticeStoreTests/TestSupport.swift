@@ -1,8 +1,9 @@
 import Foundation
 import LatticeAuth
-@testable import LatticeStore
 import LatticeStreams
 import NIOCore
+import Synchronization
+@testable import LatticeStore
 
 /// A fresh directory for one test, removed afterwards.
 func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
@@ -37,7 +38,7 @@ struct AppendOutcome: Sendable {
 func appendAll(_ store: SQLiteStore, _ events: [(stream: String, data: String)]) async -> [AppendOutcome] {
     guard !events.isEmpty else { return [] }
     return await withCheckedContinuation { continuation in
-        let outcomes = Locked<[AppendOutcome]>([])
+        let outcomes = Mutex<[AppendOutcome]>([])
         for (stream, data) in events {
             store.append(stream: stream, data: ByteBuffer(string: data), key: nil) { result in
                 let all = outcomes.withLock { outcomes in

@@ -168,3 +168,12 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Every import declared, and said whether it is part of a module's interface; `any` spelled out.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("MemberImportVisibility"),
+        .enableUpcomingFeature("InternalImportsByDefault"),
+    ]
+}

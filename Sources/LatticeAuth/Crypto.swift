@@ -1,5 +1,5 @@
 import CCrypto
-import Foundation
+public import Foundation
 
 /// The two primitives tokens need, from the system's libcrypto.
 public enum Crypto {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Errors an identity store reports in terms the API can answer.
 public enum IdentityStoreError: Error, Sendable, Equatable {

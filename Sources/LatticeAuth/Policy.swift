@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Something a principal may want to do in a workspace.
 public enum Permission: String, Sendable, Hashable, CaseIterable {

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A person or a bot that can sign in.
 public struct User: Sendable, Hashable, Codable {

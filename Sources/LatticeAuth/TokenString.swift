@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// A secret credential as users hold it: `lat_{id}_{secret}` — a token (`t_…`) or an
 /// invitation (`i_…`). The id half finds the record; only the SHA-256 of the secret half is

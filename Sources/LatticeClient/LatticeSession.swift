@@ -1,6 +1,6 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
+public import NIOCore
+public import NIOHTTP1
+public import NIOPosix
 import LatticeWebSocket
 
 /// Why a `LatticeSession` call failed.

@@ -1,7 +1,7 @@
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import LatticeWebSocket
+public import NIOCore
+public import NIOHTTP1
+public import NIOPosix
+public import LatticeWebSocket
 
 /// Client options: what to offer in the handshake and the connection limits.
 public struct WebSocketClientOptions: Sendable {

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
-import NIOCore
-import LatticeWebSocket
+public import NIOCore
+public import LatticeWebSocket
 
 /// One client connection with an async API. Messages arrive on `messages`;
 /// the stream finishes when the connection closes (with the close code in

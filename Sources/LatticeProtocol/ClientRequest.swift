@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The protocol's name, as negotiated in `Sec-WebSocket-Protocol` and sent in `welcome`.
 public enum ProtocolVersion {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One JSON value kept as its bytes, exactly as received (or as built), never re-encoded.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 extension ServerMessage {
     /// `{"type":"snapshot","stream":…,"epoch":…,"offset":N,"data":…}`: the stream's state after

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Who is behind a connection, as `welcome` and presence show it.
 public struct Identity: Sendable, Hashable {

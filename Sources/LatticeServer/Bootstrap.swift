@@ -1,5 +1,5 @@
-import Foundation
-import LatticeAuth
+public import Foundation
+public import LatticeAuth
 
 /// The first start on an empty data directory: an admin user, the `demo` workspace, and a
 /// token to sign in with.

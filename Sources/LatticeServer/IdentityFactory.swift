@@ -1,5 +1,5 @@
-import Foundation
-import LatticeAuth
+public import Foundation
+public import LatticeAuth
 
 /// Makes new identity records with fresh ids and secrets: shared by the REST API, sign-in,
 /// the first-start bootstrap and `lattice admin`, so all of them issue credentials alike.

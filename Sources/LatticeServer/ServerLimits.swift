@@ -1,5 +1,5 @@
-import NIOCore
-import LatticeWebSocket
+public import NIOCore
+public import LatticeWebSocket
 
 /// Where a server listens and the limits it applies.
 public struct ServerSettings: Sendable {

@@ -1,5 +1,5 @@
 import LatticeAuth
-import LatticeStreams
+public import LatticeStreams
 
 /// The stateful pieces `lattice serve` wires into the HTTP routes and the hub: the identity side
 /// (authentication, live access, audit) and the durable stream store.

@@ -1,5 +1,5 @@
 import Foundation
-import NIOCore
+public import NIOCore
 
 /// The browser app's files (`web/`), read into memory once at start-up so that
 /// serving them never blocks an event loop. The folder is small by design

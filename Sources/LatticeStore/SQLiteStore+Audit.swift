@@ -1,5 +1,5 @@
 import GRDB
-import LatticeAuth
+public import LatticeAuth
 
 extension SQLiteStore {
     /// Stores `entry` with a new id (its `id` is ignored).

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import LatticeStreams
-import NIOCore
+public import LatticeStreams
+public import NIOCore
 
 extension SQLiteStore: DurableStreamStore {
     public func head(of stream: String) -> DurableStreamHead {

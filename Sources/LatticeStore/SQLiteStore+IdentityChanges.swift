@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import LatticeAuth
+public import LatticeAuth
 
 /// The change log the v3 triggers fill (StoreMigrations.swift).
 extension SQLiteStore {

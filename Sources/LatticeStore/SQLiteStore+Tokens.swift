@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import GRDB
-import LatticeAuth
+public import LatticeAuth
 
 extension SQLiteStore {
     /// Throws `alreadyExists` for a taken id, `notFound` for an unknown user or workspace.

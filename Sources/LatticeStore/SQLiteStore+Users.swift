@@ -1,5 +1,5 @@
 import GRDB
-import LatticeAuth
+public import LatticeAuth
 
 extension SQLiteStore {
     public func createUser(_ user: User) async throws {

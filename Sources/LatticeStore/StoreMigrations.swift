@@ -1,4 +1,4 @@
-import GRDB
+public import GRDB
 
 /// The schema, as migrations in code. A migration, once shipped, never changes: add a new one.
 ///

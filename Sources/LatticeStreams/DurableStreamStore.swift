@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Where a durable stream stands in its store: its epoch, its newest committed offset and the
 /// oldest offset retention has kept.

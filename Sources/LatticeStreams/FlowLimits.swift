@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Bounds on what one paused subscriber may hold, by stream class.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// What the hub must do for one subscriber, in order.
 public enum FlowOutput: Sendable {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Bounds of an in-memory stream history. Whichever bound is hit first trims the oldest events.
 public struct HistoryLimits: Sendable, Equatable {

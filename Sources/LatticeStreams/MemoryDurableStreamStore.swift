@@ -1,5 +1,5 @@
 import Dispatch
-import NIOCore
+public import NIOCore
 import Synchronization
 
 /// A `DurableStreamStore` in memory, for tests of what sits on a durable store: it keeps the

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A stream's history in memory: a ring buffer of the newest events, bounded by count, bytes and
 /// age (`HistoryLimits`).

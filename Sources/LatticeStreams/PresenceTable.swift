@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The presence of one stream: who is here, with one meta per connection, and the diffs that
 /// tell subscribers about changes — coalesced per member, with time driven by the caller.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// What kind of actor a presence member is; bots are first-class members.
 public struct PresenceMemberKind: Hashable, Sendable, CustomStringConvertible {

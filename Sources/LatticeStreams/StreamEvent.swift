@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// One event of a stream, as the log holds it and hands it out.
 ///

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// What a history can say about the events after an offset.
 public enum HistoryRead: Sendable {

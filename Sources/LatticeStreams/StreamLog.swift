@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A subscribe's answer: what the client missed, and where live delivery starts.
 public struct Attachment: Sendable {

@@ -1,4 +1,4 @@
-import LatticeProtocol
+public import LatticeProtocol
 import NIOCore
 
 /// One accepted event as a reducer sees it: its offset, its `data` and its `key`.

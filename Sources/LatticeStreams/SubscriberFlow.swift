@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// The backpressure state of one subscriber of one stream: a pure state machine.
 ///

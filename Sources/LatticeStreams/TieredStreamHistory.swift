@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A stream's history as the hub keeps it: the newest events in memory (a `MemoryStreamHistory`
 /// tail, bounded as usual) and, for a durable stream, everything retention kept in a store.

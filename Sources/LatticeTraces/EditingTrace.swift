@@ -1,5 +1,5 @@
 import CZlib
-import Foundation
+public import Foundation
 
 /// An editing trace in Joseph Gentle's `editing-traces` format (sequential or concurrent).
 ///

@@ -1,5 +1,5 @@
 import CZlib
-import NIOCore
+public import NIOCore
 
 /// RFC 7692 message compression over zlib's raw deflate. One instance per
 /// connection and direction; the z_stream lives on the heap because zlib keeps

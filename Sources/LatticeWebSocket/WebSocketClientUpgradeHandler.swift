@@ -1,5 +1,5 @@
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 
 /// What a client asks for in its opening handshake.
 public struct WebSocketClientRequest: Sendable {

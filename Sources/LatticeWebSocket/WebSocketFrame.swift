@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// A parsed frame header (RFC 6455 §5.2).
 public struct WebSocketFrameHeader: Equatable, Sendable {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Writes frames. Server frames are encoded once into a `ByteBuffer` that can
 /// be written, unchanged, to any number of connections.

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Incremental frame parser. Feed it the bytes received so far in one
 /// `ByteBuffer` (any split, byte by byte included); it consumes every complete

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Turns data frames into messages: fragmentation rules (RFC 6455 §5.4),
 /// permessage-deflate inflation (RFC 7692), incremental UTF-8 validation that

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// What the application writes into a WebSocket pipeline.
 public enum WebSocketOutbound: Sendable {

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Per-connection settings of the protocol handler.
 public struct WebSocketConnectionOptions: Sendable {

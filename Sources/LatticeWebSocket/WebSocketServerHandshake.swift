@@ -1,5 +1,5 @@
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 
 /// Limits and choices a server applies to every WebSocket connection.
 public struct WebSocketConfiguration: Sendable {

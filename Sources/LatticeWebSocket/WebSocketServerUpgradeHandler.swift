@@ -1,5 +1,5 @@
-import NIOCore
-import NIOHTTP1
+public import NIOCore
+public import NIOHTTP1
 
 /// What the application decides about an upgrade request that passed the
 /// protocol checks (authentication happens here, before the 101).

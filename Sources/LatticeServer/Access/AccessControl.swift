@@ -1,6 +1,6 @@
-import Foundation
-import LatticeAuth
-import LatticeProtocol
+public import Foundation
+public import LatticeAuth
+public import LatticeProtocol
 import NIOCore
 import Synchronization
 

@@ -1,3 +1,4 @@
+import Foundation
 import NIOHTTP1
 
 /// Where a request carries its credential, in the order they are looked at: the

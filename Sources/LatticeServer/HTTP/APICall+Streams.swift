@@ -1,3 +1,5 @@
+import NIOHTTP1
+import NIOCore
 import Foundation
 import LatticeAuth
 import LatticeProtocol

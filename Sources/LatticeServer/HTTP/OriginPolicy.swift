@@ -1,3 +1,4 @@
+import Foundation
 /// The one rule for a browser's `Origin` header, used by the WebSocket upgrade (`/ws` of
 /// `lattice serve`, every path of `lattice echo`) and by cookie-authenticated REST changes:
 /// with an allow-list (`--allowed-origins`) the origin must be on it; without one it must be

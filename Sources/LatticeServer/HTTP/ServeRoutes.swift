@@ -1,3 +1,4 @@
+import LatticeAuth
 import NIOHTTP1
 
 extension HTTPRouteTable {

@@ -1,6 +1,6 @@
-import LatticeProtocol
-import LatticeStreams
-import NIOCore
+public import LatticeProtocol
+public import LatticeStreams
+public import NIOCore
 
 /// Settings of the stream hub behind `/ws`.
 public struct HubSettings: Sendable {

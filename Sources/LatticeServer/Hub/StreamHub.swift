@@ -1,6 +1,6 @@
-import LatticeProtocol
-import LatticeStreams
-import NIOCore
+public import LatticeProtocol
+public import LatticeStreams
+public import NIOCore
 import Synchronization
 
 /// The fan-out hub: every stream of the server, each owned by one *home* event loop.

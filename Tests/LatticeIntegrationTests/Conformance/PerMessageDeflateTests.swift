@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// An offer and the response the server should give (nil: the offer is declined,

@@ -13,7 +13,7 @@ struct SwiftClientTests {
     }
 
     /// Receives the next message, failing the test after `seconds`.
-    static func next(_ iterator: inout AsyncThrowingStream<WebSocketMessage, Error>.AsyncIterator) async throws -> WebSocketMessage {
+    static func next(_ iterator: inout AsyncThrowingStream<WebSocketMessage, any Error>.AsyncIterator) async throws -> WebSocketMessage {
         try #require(try await iterator.next(), "connection ended before the echo arrived")
     }
 

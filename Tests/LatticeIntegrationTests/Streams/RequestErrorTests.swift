@@ -1,3 +1,4 @@
+import LatticeClient
 import Foundation
 import Testing
 

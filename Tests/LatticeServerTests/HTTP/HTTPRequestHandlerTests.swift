@@ -1,3 +1,4 @@
+import NIOEmbedded
 import NIOCore
 import NIOHTTP1
 import Testing

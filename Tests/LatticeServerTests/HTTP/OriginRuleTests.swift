@@ -1,3 +1,5 @@
+import LatticeAuth
+import LatticeStore
 import Foundation
 import LatticeWebSocket
 import NIOCore

@@ -1,3 +1,4 @@
+import NIOEmbedded
 import LatticeProtocol
 import NIOCore
 import Testing

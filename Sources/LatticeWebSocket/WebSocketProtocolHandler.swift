@@ -43,14 +43,6 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     public typealias OutboundIn = WebSocketOutbound
     public typealias OutboundOut = ByteBuffer
 
-    private enum State {
-        case open
-        /// We sent a close frame and wait for the peer's.
-        case closeSent
-        /// The closing handshake is over (or the stream is unusable); we wait for TCP to end.
-        case closed
-    }
-
     private let role: WebSocketFrameParser.Role
     private let options: WebSocketConnectionOptions
     private let deflate: PerMessageDeflateParameters?
@@ -59,14 +51,11 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     private var compressor: DeflateCompressor?
     private var masks: MaskKeyGenerator?
     private var cumulation = ByteBuffer()
-    private var state = State.open
-    private var heardFromPeer = false
-    private var awaitingPong = false
+    /// Keepalive and closing handshake; this handler only carries out its actions.
+    private var machine: WebSocketConnectionStateMachine
     private var pingTask: RepeatedTask?
     private var closeTimer: Scheduled<Void>?
     private var pendingFlush = false
-    /// The peer sent a close frame (valid or not): no second one will come.
-    private var receivedClose = false
 
     public init(role: WebSocketFrameParser.Role, options: WebSocketConnectionOptions, deflate: PerMessageDeflateParameters?) {
         self.role = role
@@ -74,6 +63,8 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         self.deflate = deflate
         self.parser = WebSocketFrameParser(role: role, maxFrameSize: options.maxFrameSize,
                                            allowedReservedBits: deflate == nil ? 0 : 0x40)
+        self.machine = WebSocketConnectionStateMachine(role: role, pingInterval: options.pingInterval,
+                                                       closeTimeout: options.closeTimeout)
         if role == .client { masks = MaskKeyGenerator() }
     }
 
@@ -107,7 +98,7 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
 
     public func channelInactive(context: ChannelHandlerContext) {
         stopTimers()
-        state = .closed
+        machine.channelInactive()
         context.fireChannelInactive()
     }
 
@@ -122,31 +113,15 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         pingTask = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
             let (handler, context) = loopBound.value
-            handler.keepaliveTick(context: context)
+            handler.perform(handler.machine.keepaliveTick(now: context.eventLoop.now), context: context)
         }
-    }
-
-    private func keepaliveTick(context: ChannelHandlerContext) {
-        defer { heardFromPeer = false }
-        guard state == .open, !heardFromPeer else { return }
-        if awaitingPong {
-            // A whole interval passed after our ping with nothing from the peer: it is gone.
-            state = .closed
-            context.close(promise: nil)
-            return
-        }
-        awaitingPong = true
-        writeFrame(context: context, opcode: .ping, payload: context.channel.allocator.buffer(capacity: 0), promise: nil)
-        context.flush()
     }
 
     // MARK: inbound
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        heardFromPeer = true
-        awaitingPong = false
-        guard state != .closed else { return }
+        guard machine.bytesReceived(now: context.eventLoop.now) else { return }
         // Take the buffer out of `self` so it is uniquely referenced while the parser unmasks in place.
         var buffer = cumulation
         cumulation = ByteBuffer()
@@ -162,7 +137,7 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
                 case .frame(let frame):
                     try self.handleFrame(context: context, frame)
                 case .partialPayload(let header, let bytes):
-                    if self.state == .open {
+                    if self.machine.frameReceived(.data) == .deliver {
                         try self.assembler!.receivePartial(header, bytes)
                     }
                 }
@@ -173,7 +148,7 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
             fail(context: context, .invalidCompressedData)
         }
         self.parser = parser
-        if state != .closed && buffer.readableBytes > 0 {
+        if !machine.isClosed && buffer.readableBytes > 0 {
             cumulation = buffer
         }
     }
@@ -189,119 +164,103 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
     private func handleFrame(context: ChannelHandlerContext, _ frame: WebSocketFrame) throws(WebSocketProtocolError) {
         switch frame.opcode {
         case .ping:
-            if state == .open {
+            if machine.frameReceived(.ping) == .sendPong {
                 writeFrame(context: context, opcode: .pong, payload: frame.payload, promise: nil)
                 pendingFlush = true
             }
         case .pong:
-            context.fireUserInboundEventTriggered(WebSocketEvent.pong(frame.payload))
+            if machine.frameReceived(.pong) == .deliver {
+                context.fireUserInboundEventTriggered(WebSocketEvent.pong(frame.payload))
+            }
         case .close:
+            let code: WebSocketCloseCode?
+            let reason: String
             do {
-                try handleClose(context: context, frame.payload)
+                (code, reason) = try Self.parseClosePayload(frame.payload)
             } catch {
                 // The peer has already sent its close frame, invalid as it was: after ours
                 // there is nothing left to wait for, so TCP ends right away.
-                fail(context: context, error, peerIsClosing: true)
+                return fail(context: context, error, inCloseFrame: true)
             }
+            context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code, reason: reason))
+            perform(machine.closeReceived(code: code, now: context.eventLoop.now), context: context)
         default:
-            // Data frames after our close frame are read (to stay in sync) and dropped (§5.5.1).
-            guard state == .open else { return }
+            guard machine.frameReceived(.data) == .deliver else { return }
             if let message = try assembler!.receive(frame) {
                 context.fireChannelRead(wrapInboundOut(message))
             }
         }
     }
 
-    private func handleClose(context: ChannelHandlerContext, _ payload: ByteBuffer) throws(WebSocketProtocolError) {
-        receivedClose = true
+    /// The status code and reason of a close frame, validated (§5.5.1, §7.4).
+    static func parseClosePayload(_ payload: ByteBuffer) throws(WebSocketProtocolError) -> (WebSocketCloseCode?, String) {
         var payload = payload
-        var code: WebSocketCloseCode? = nil
-        var reason = ""
         if payload.readableBytes == 1 { throw .closePayloadTooShort }
-        if let raw = payload.readInteger(as: UInt16.self) {
-            let received = WebSocketCloseCode(rawValue: raw)
-            guard received.isValidOnWire else { throw .invalidCloseCode(raw) }
-            var validator = UTF8Validator()
-            let valid = payload.withUnsafeReadableBytes { validator.validate($0) } && validator.isComplete
-            guard valid else { throw .invalidUTF8 }
-            code = received
-            reason = String(buffer: payload)
-        }
-        context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code, reason: reason))
-        switch state {
-        case .open:
-            // Echo the status code (§5.5.1), then let TCP end. The server closes TCP first (§7.1.1);
-            // a client waits for that, within the close timeout.
-            state = .closed
-            let reply = WebSocketFrameEncoder.closePayload(code: code, reason: "", allocator: context.channel.allocator)
-            let written = context.eventLoop.makePromise(of: Void.self)
-            writeFrame(context: context, opcode: .close, payload: reply, promise: written)
-            context.flush()
-            if role == .server {
-                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
-                scheduleCloseTimeout(context: context)
-            }
-        case .closeSent:
-            state = .closed
-            if role == .server {
-                context.close(promise: nil)
-            } else {
-                scheduleCloseTimeout(context: context)
-            }
-        case .closed:
-            break
-        }
+        guard let raw = payload.readInteger(as: UInt16.self) else { return (nil, "") }
+        let received = WebSocketCloseCode(rawValue: raw)
+        guard received.isValidOnWire else { throw .invalidCloseCode(raw) }
+        var validator = UTF8Validator()
+        let valid = payload.withUnsafeReadableBytes { validator.validate($0) } && validator.isComplete
+        guard valid else { throw .invalidUTF8 }
+        return (received, String(buffer: payload))
     }
 
-    /// Fails the connection (§7.1.7): sends a close frame with the error's code. If the
-    /// stream is still in sync and the peer may still answer, we wait for its close frame;
-    /// otherwise we drop TCP once ours is written.
-    private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError, peerIsClosing: Bool = false) {
+    /// Fails the connection (§7.1.7): reports the error, and the machine says whether a close
+    /// frame with its code goes out and when TCP ends.
+    private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError, inCloseFrame: Bool = false) {
         context.fireUserInboundEventTriggered(WebSocketEvent.protocolError(error))
-        guard state == .open else {
-            if error.desynchronisesStream || state == .closeSent {
-                state = .closed
-                context.close(promise: nil)
+        perform(machine.protocolError(error, inCloseFrame: inCloseFrame, now: context.eventLoop.now), context: context)
+    }
+
+    /// Carries out an action of the machine. `promise` is the application's, for a close it asked for.
+    private func perform(_ action: WebSocketConnectionStateMachine.Action, context: ChannelHandlerContext,
+                         promise: EventLoopPromise<Void>? = nil) {
+        switch action {
+        case .none, .deliver, .sendPong:
+            // Delivering and answering pings need the frame: `handleFrame` does them.
+            break
+        case .sendPing:
+            writeFrame(context: context, opcode: .ping, payload: context.channel.allocator.buffer(capacity: 0), promise: nil)
+            context.flush()
+        case .sendClose(let code, let reason, let then):
+            let payload = WebSocketFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
+            switch then {
+            case .closeChannel:
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.cascade(to: promise)
+                writeFrame(context: context, opcode: .close, payload: payload, promise: written)
+                context.flush()
+                written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            case .closeAt(let deadline):
+                writeFrame(context: context, opcode: .close, payload: payload, promise: promise)
+                context.flush()
+                scheduleCloseTimeout(context: context, deadline: deadline)
             }
-            return
-        }
-        let payload = WebSocketFrameEncoder.closePayload(code: error.closeCode, reason: error.description,
-                                                         allocator: context.channel.allocator)
-        // After an invalid close frame the peer has already sent its close: ours completes
-        // the closing handshake, so TCP ends now instead of after the close timeout.
-        if error.desynchronisesStream || receivedClose {
-            state = .closed
-            let written = context.eventLoop.makePromise(of: Void.self)
-            writeFrame(context: context, opcode: .close, payload: payload, promise: written)
-            context.flush()
-            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        } else {
-            state = .closeSent
-            writeFrame(context: context, opcode: .close, payload: payload, promise: nil)
-            context.flush()
-            scheduleCloseTimeout(context: context)
+        case .closeChannel:
+            context.close(promise: nil)
+        case .failWrite:
+            promise?.fail(WebSocketClosedError())
         }
     }
 
-    private func scheduleCloseTimeout(context: ChannelHandlerContext) {
+    private func scheduleCloseTimeout(context: ChannelHandlerContext, deadline: NIODeadline) {
         guard closeTimer == nil else { return }
-        let loopBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        closeTimer = context.eventLoop.scheduleTask(in: options.closeTimeout) {
-            loopBound.value.close(promise: nil)
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        closeTimer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.perform(handler.machine.closeTimeoutFired(now: context.eventLoop.now), context: context)
         }
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
-        state = .closed
-        context.close(promise: nil)
+        perform(machine.channelFailed(), context: context)
     }
 
     // MARK: outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let outbound = unwrapOutboundIn(data)
-        guard state == .open else {
+        guard machine.acceptsWrites else {
             promise?.fail(WebSocketClosedError())
             return
         }
@@ -319,11 +278,8 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         case .ping(let payload):
             writeFrame(context: context, opcode: .ping, payload: payload, promise: promise)
         case .close(let code, let reason):
-            state = .closeSent
-            let payload = WebSocketFrameEncoder.closePayload(code: code, reason: reason, allocator: context.channel.allocator)
-            writeFrame(context: context, opcode: .close, payload: payload, promise: promise)
-            context.flush()
-            scheduleCloseTimeout(context: context)
+            perform(machine.closeRequested(code: code, reason: reason, now: context.eventLoop.now), context: context,
+                    promise: promise)
         }
     }
 

@@ -27,33 +27,45 @@ public struct RateLimits: Sendable, Equatable {
     }
 }
 
-/// The buckets of one connection.
+/// The buckets of one connection. Pure: the caller passes the time of each request, so the
+/// limits can be tested with a clock moved by hand.
 struct RateLimiter {
     enum Verdict { case allowed, refused, abusive }
 
-    private var messages: TokenBucket?
-    private var bytes: TokenBucket?
-    private var refusals: TokenBucket
-
-    init(_ limits: RateLimits, now: Double) {
-        messages = limits.messagesPerSecond > 0
-            ? TokenBucket(rate: limits.messagesPerSecond, burst: max(1, limits.messageBurst), now: now) : nil
-        bytes = limits.bytesPerSecond > 0
-            ? TokenBucket(rate: limits.bytesPerSecond, burst: max(1, limits.byteBurst), now: now) : nil
-        refusals = TokenBucket(rate: max(0.001, limits.refusalsPerSecond), burst: max(1, limits.refusalBurst), now: now)
+    private struct Buckets {
+        var messages: TokenBucket?
+        var bytes: TokenBucket?
+        var refusals: TokenBucket
     }
 
-    mutating func admit(bytes count: Int, now: Double) -> Verdict {
-        var ok = messages?.take(1, now: now) ?? true
-        if ok, var bucket = bytes {
-            ok = bucket.take(Double(count), now: now)
-            bytes = bucket
+    private let limits: RateLimits
+    /// Made full at the first request: a bucket left untouched since the connection opened
+    /// would be full by then anyway.
+    private var buckets: Buckets?
+
+    init(_ limits: RateLimits) {
+        self.limits = limits
+    }
+
+    mutating func admit(bytes count: Int, now: NIODeadline) -> Verdict {
+        let seconds = Double(now.uptimeNanoseconds) / 1e9
+        var buckets = self.buckets ?? Self.full(limits, now: seconds)
+        defer { self.buckets = buckets }
+        var ok = buckets.messages?.take(1, now: seconds) ?? true
+        if ok, var bytes = buckets.bytes {
+            ok = bytes.take(Double(count), now: seconds)
+            buckets.bytes = bytes
         }
         if ok { return .allowed }
-        return refusals.take(1, now: now) ? .refused : .abusive
+        return buckets.refusals.take(1, now: seconds) ? .refused : .abusive
     }
 
-    static func now() -> Double {
-        Double(NIODeadline.now().uptimeNanoseconds) / 1e9
+    private static func full(_ limits: RateLimits, now: Double) -> Buckets {
+        Buckets(
+            messages: limits.messagesPerSecond > 0
+                ? TokenBucket(rate: limits.messagesPerSecond, burst: max(1, limits.messageBurst), now: now) : nil,
+            bytes: limits.bytesPerSecond > 0
+                ? TokenBucket(rate: limits.bytesPerSecond, burst: max(1, limits.byteBurst), now: now) : nil,
+            refusals: TokenBucket(rate: max(0.001, limits.refusalsPerSecond), burst: max(1, limits.refusalBurst), now: now))
     }
 }

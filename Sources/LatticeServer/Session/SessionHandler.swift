@@ -68,7 +68,7 @@ final class SessionHandler: ChannelInboundHandler {
         self.sessionID = UInt64.random(in: 1...UInt64.max)
         self.session = ServerFrames.sessionString(sessionID)
         self.shared = SharedPrincipal(principal)
-        self.rateLimiter = RateLimiter(rateLimits, now: RateLimiter.now())
+        self.rateLimiter = RateLimiter(rateLimits)
     }
 
     var limits: ProtocolLimits { hub.settings.limits }
@@ -127,7 +127,7 @@ final class SessionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isOpen else { return }
         let message = unwrapInboundIn(data)
-        switch rateLimiter.admit(bytes: message.data.readableBytes, now: RateLimiter.now()) {
+        switch rateLimiter.admit(bytes: message.data.readableBytes, now: context.eventLoop.now) {
         case .allowed:
             break
         case .refused:

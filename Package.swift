@@ -142,8 +142,7 @@ let package = Package(
                 "LatticeCRDT",
                 "LatticeTraces",
                 .product(name: "PropertyBased", package: "swift-property-based"),
-            ],
-            resources: [.copy("Vectors")]
+            ]
         ),
         // In-process tests of the server's handlers, on NIO's testing channels.
         .testTarget(

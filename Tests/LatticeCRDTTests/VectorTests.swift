@@ -2,12 +2,16 @@ import Foundation
 import LatticeCRDT
 import Testing
 
-/// Shared JSON test vectors (`Tests/LatticeCRDTTests/Vectors/*.json`) for the JavaScript twin.
+/// Shared JSON test vectors (`Tests/vectors/crdt/*.json`) for the JavaScript twin.
 /// Each file: replicas, ops (JSON op form), a delivery order per replica (indexes into ops, with
 /// duplicates and out-of-causal-order arrivals) and the expected final state.
 /// Regenerate with `LATTICE_WRITE_VECTORS=1 swift test --filter VectorTests`.
 @Suite(.serialized) struct VectorTests {
-    static var dir: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors") }
+    /// `Tests/vectors/crdt`, found from this file's path (the vectors are not a resource of the target).
+    static var dir: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("vectors").appendingPathComponent("crdt")
+    }
 
     static let specs: [(name: String, seed: UInt64, replicas: Int, steps: Int, textOnly: Bool)] = [
         ("text-2-replicas", 11, 2, 40, true),

@@ -121,7 +121,7 @@ public actor LatticeSession {
     public private(set) var welcome: LatticeWelcome?
 
     private enum Waiter {
-        case user(CheckedContinuation<LatticeOK, Error>)
+        case user(CheckedContinuation<LatticeOK, any Error>)
         /// A resubscribe or presence re-send after a reconnect: the answer is handled here.
         case resubscribe(stream: String)
         case internalRequest
@@ -154,7 +154,7 @@ public actor LatticeSession {
     private var nextID = 1
     private var pending: [Int: Pending] = [:]
     private var subscriptions: [String: Subscription] = [:]
-    private var welcomeWaiter: (generation: Int, continuation: CheckedContinuation<LatticeWelcome, Error>)?
+    private var welcomeWaiter: (generation: Int, continuation: CheckedContinuation<LatticeWelcome, any Error>)?
     private var reconnectTask: Task<Void, Never>?
     private var heartbeatTask: Task<Void, Never>?
     private var attempt = 0
@@ -357,7 +357,7 @@ public actor LatticeSession {
         }
         switch entry.waiter {
         case .user(let c):
-            c.resume(with: result.mapError { $0 as Error })
+            c.resume(with: result.mapError { $0 as any Error })
         case .resubscribe(let stream):
             if case .failure(let error) = result, error != .connectionLost,
                let sub = subscriptions.removeValue(forKey: stream) {

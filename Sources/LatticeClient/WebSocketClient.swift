@@ -30,9 +30,9 @@ public enum WebSocketClient {
     public static func connect(
         to url: WebSocketURL,
         options: WebSocketClientOptions = WebSocketClientOptions(),
-        on group: EventLoopGroup,
-        initializer: @escaping @Sendable (Channel, WebSocketClientHandshakeResult) throws -> Void
-    ) -> EventLoopFuture<(Channel, WebSocketClientHandshakeResult)> {
+        on group: any EventLoopGroup,
+        initializer: @escaping @Sendable (any Channel, WebSocketClientHandshakeResult) throws -> Void
+    ) -> EventLoopFuture<(any Channel, WebSocketClientHandshakeResult)> {
         let eventLoop = group.next()
         let handshake = eventLoop.makePromise(of: WebSocketClientHandshakeResult.self)
         let request = WebSocketClientRequest(host: url.host, port: url.port, path: url.path, headers: options.headers,
@@ -61,9 +61,9 @@ public enum WebSocketClient {
     public static func connect(
         to url: WebSocketURL,
         options: WebSocketClientOptions = WebSocketClientOptions(),
-        on group: EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        on group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> WebSocketConnection {
-        let (stream, continuation) = AsyncThrowingStream<WebSocketMessage, Error>.makeStream()
+        let (stream, continuation) = AsyncThrowingStream<WebSocketMessage, any Error>.makeStream()
         let state = WebSocketConnection.State()
         let (channel, result) = try await connect(to: url, options: options, on: group) { channel, _ in
             try channel.pipeline.syncOperations.addHandler(WebSocketConnection.InboundBridge(continuation, state: state))

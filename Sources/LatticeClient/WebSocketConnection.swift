@@ -6,9 +6,9 @@ public import LatticeWebSocket
 /// the stream finishes when the connection closes (with the close code in
 /// `closeCode` when the server sent one).
 public final class WebSocketConnection: Sendable {
-    public let channel: Channel
+    public let channel: any Channel
     public let handshake: WebSocketClientHandshakeResult
-    public let messages: AsyncThrowingStream<WebSocketMessage, Error>
+    public let messages: AsyncThrowingStream<WebSocketMessage, any Error>
     private let state: State
 
     /// What the pipeline learns about the connection (close code, pongs), shared with the bridge.
@@ -19,7 +19,7 @@ public final class WebSocketConnection: Sendable {
         }
     }
 
-    init(channel: Channel, handshake: WebSocketClientHandshakeResult, messages: AsyncThrowingStream<WebSocketMessage, Error>,
+    init(channel: any Channel, handshake: WebSocketClientHandshakeResult, messages: AsyncThrowingStream<WebSocketMessage, any Error>,
          state: State) {
         self.channel = channel
         self.handshake = handshake
@@ -61,10 +61,10 @@ public final class WebSocketConnection: Sendable {
     /// Feeds received messages into the async stream.
     final class InboundBridge: ChannelInboundHandler, Sendable {
         typealias InboundIn = WebSocketMessage
-        private let continuation: AsyncThrowingStream<WebSocketMessage, Error>.Continuation
+        private let continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation
         private let state: State
 
-        init(_ continuation: AsyncThrowingStream<WebSocketMessage, Error>.Continuation, state: State) {
+        init(_ continuation: AsyncThrowingStream<WebSocketMessage, any Error>.Continuation, state: State) {
             self.continuation = continuation
             self.state = state
         }
@@ -86,7 +86,7 @@ public final class WebSocketConnection: Sendable {
             context.fireChannelInactive()
         }
 
-        func errorCaught(context: ChannelHandlerContext, error: Error) {
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
             continuation.finish(throwing: error)
             context.close(promise: nil)
         }

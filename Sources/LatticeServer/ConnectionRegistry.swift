@@ -6,7 +6,7 @@ import LatticeWebSocket
 /// WebSocket connections get a close frame with 1001, the rest are closed.
 final class ConnectionRegistry: Sendable {
     private struct Entry {
-        var channel: Channel
+        var channel: any Channel
         var isWebSocket: Bool
     }
     private struct State {
@@ -26,7 +26,7 @@ final class ConnectionRegistry: Sendable {
 
     /// Registers a new connection; false (and nothing registered) when its address already holds
     /// `maxPerAddress` connections — the caller closes it.
-    func add(_ channel: Channel) -> Bool {
+    func add(_ channel: any Channel) -> Bool {
         let id = ObjectIdentifier(channel)
         let address = channel.remoteAddress?.ipAddress ?? ""
         let admitted = state.withLockedValue { state -> Bool in
@@ -46,13 +46,13 @@ final class ConnectionRegistry: Sendable {
         return true
     }
 
-    func markWebSocket(_ channel: Channel) {
+    func markWebSocket(_ channel: any Channel) {
         state.withLockedValue { $0.entries[ObjectIdentifier(channel)]?.isWebSocket = true }
     }
 
     /// Sends 1001 to every WebSocket connection and closes the others; resolves when all are closed
     /// or `timeout` has passed (then the stragglers are closed hard).
-    func closeAll(eventLoop: EventLoop, timeout: TimeAmount) -> EventLoopFuture<Void> {
+    func closeAll(eventLoop: any EventLoop, timeout: TimeAmount) -> EventLoopFuture<Void> {
         let all = state.withLockedValue { Array($0.entries.values) }
         for entry in all {
             if entry.isWebSocket {

@@ -5,13 +5,13 @@ import Synchronization
 /// A bound server: its address, and an orderly way to stop it.
 public final class RunningServer: Sendable {
     public let group: MultiThreadedEventLoopGroup
-    let listener: Channel
+    let listener: any Channel
     let registry: ConnectionRegistry
     let shutdownTimeout: TimeAmount
     /// Background work that ends with the server (cancelled first at shutdown).
     private let tasks = Mutex<[Task<Void, Never>]>([])
 
-    init(group: MultiThreadedEventLoopGroup, listener: Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
+    init(group: MultiThreadedEventLoopGroup, listener: any Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
         self.group = group
         self.listener = listener
         self.registry = registry
@@ -47,7 +47,7 @@ enum ServerBinding {
     static func bind(
         settings: ServerSettings,
         group existing: MultiThreadedEventLoopGroup? = nil,
-        childInitializer: @escaping @Sendable (Channel, ConnectionRegistry) -> EventLoopFuture<Void>
+        childInitializer: @escaping @Sendable (any Channel, ConnectionRegistry) -> EventLoopFuture<Void>
     ) async throws -> RunningServer {
         let group = existing ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         let registry = ConnectionRegistry(maxPerAddress: settings.maxConnectionsPerAddress)

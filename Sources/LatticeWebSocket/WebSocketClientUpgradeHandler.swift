@@ -49,7 +49,7 @@ public enum WebSocketClientHandshakeError: Error, Sendable, Equatable {
 public final class WebSocketClientUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
     public typealias InboundIn = HTTPClientResponsePart
     public typealias OutboundOut = HTTPClientRequestPart
-    public typealias Initializer = @Sendable (Channel, WebSocketClientHandshakeResult) throws -> Void
+    public typealias Initializer = @Sendable (any Channel, WebSocketClientHandshakeResult) throws -> Void
 
     public static let decoderName = "lattice-http-client-decoder"
     public static let encoderName = "lattice-http-client-encoder"
@@ -179,7 +179,7 @@ public final class WebSocketClientUpgradeHandler: ChannelInboundHandler, Removab
         context.fireChannelInactive()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !finished {
             finished = true
             promise.fail(error)

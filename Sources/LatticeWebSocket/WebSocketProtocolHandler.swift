@@ -252,7 +252,7 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         }
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
         perform(machine.channelFailed(), context: context)
     }
 

@@ -22,9 +22,9 @@ public final class WebSocketServerUpgradeHandler: ChannelInboundHandler, Removab
     public typealias InboundOut = HTTPServerRequestPart
     public typealias OutboundOut = HTTPServerResponsePart
 
-    public typealias ShouldUpgrade = @Sendable (HTTPRequestHead, Channel) -> EventLoopFuture<WebSocketUpgradeDecision>
+    public typealias ShouldUpgrade = @Sendable (HTTPRequestHead, any Channel) -> EventLoopFuture<WebSocketUpgradeDecision>
     /// Adds the application's handlers after the protocol handler.
-    public typealias Initializer = @Sendable (Channel, WebSocketHandshakeAccepted, (any Sendable)?) throws -> Void
+    public typealias Initializer = @Sendable (any Channel, WebSocketHandshakeAccepted, (any Sendable)?) throws -> Void
 
     /// Names of the HTTP handlers removed once upgraded.
     public static let decoderName = "lattice-http-decoder"

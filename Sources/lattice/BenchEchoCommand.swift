@@ -32,7 +32,7 @@ struct BenchEchoCommand: AsyncParsableCommand {
         let message = WebSocketMessage(kind: text ? .text : .binary, data: payload)
 
         // Connect everyone first; the load starts together.
-        var handlers: [(Channel, EchoLoadHandler)] = []
+        var handlers: [(any Channel, EchoLoadHandler)] = []
         for _ in 0..<connections {
             let (channel, _) = try await WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
                 try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(message: message, inFlight: pipeline))
@@ -43,7 +43,7 @@ struct BenchEchoCommand: AsyncParsableCommand {
 
         let measureStart = NIODeadline.now() + .nanoseconds(Int64(warmup * 1e9))
         let measureEnd = measureStart + .nanoseconds(Int64(duration * 1e9))
-        var recorders: [ObjectIdentifier: (EventLoop, LoadRecorder)] = [:]
+        var recorders: [ObjectIdentifier: (any EventLoop, LoadRecorder)] = [:]
         for (channel, handler) in handlers {
             let key = ObjectIdentifier(channel.eventLoop)
             let recorder = recorders[key]?.1 ?? LoadRecorder(window: measureStart...measureEnd)

@@ -59,12 +59,12 @@ struct BenchFanoutCommand: AsyncParsableCommand {
 
         // Subscribers: in parallel batches; each is ready once its subscribe is acknowledged.
         let connectStart = NIODeadline.now()
-        var subs: [(Channel, FanoutSubscriber)] = []
+        var subs: [(any Channel, FanoutSubscriber)] = []
         subs.reserveCapacity(subscribers)
         var next = 0
         while next < subscribers {
             let batch = min(connectBatch, subscribers - next)
-            var futures: [EventLoopFuture<(Channel, FanoutSubscriber)>] = []
+            var futures: [EventLoopFuture<(any Channel, FanoutSubscriber)>] = []
             for _ in 0..<batch {
                 let handlerBox = NIOLoopBoundBoxHolder()
                 let connected = WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
@@ -93,7 +93,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         }
         let connectSeconds = Double((NIODeadline.now() - connectStart).nanoseconds) / 1e9
 
-        var pubs: [(Channel, FanoutPublisher)] = []
+        var pubs: [(any Channel, FanoutPublisher)] = []
         let perPublisherRate = totalRate.map { $0 / Double(publishers) }
         for _ in 0..<publishers {
             let (channel, _) = try await WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
@@ -107,7 +107,7 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         // One recorder per event loop; handlers only touch their own loop's recorder.
         let start = NIODeadline.now() + .milliseconds(100)
         let stopAt = start + .nanoseconds(Int64(duration * 1e9))
-        var recorders: [ObjectIdentifier: (EventLoop, LoadRecorder)] = [:]
+        var recorders: [ObjectIdentifier: (any EventLoop, LoadRecorder)] = [:]
         for (channel, handler) in subs {
             let key = ObjectIdentifier(channel.eventLoop)
             let recorder = recorders[key]?.1 ?? LoadRecorder(window: start...NIODeadline.distantFuture)

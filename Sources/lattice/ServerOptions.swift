@@ -79,10 +79,10 @@ func waitForTerminationSignal() async {
 private final class SignalOnce: @unchecked Sendable {
     // Touched only on the signal queue (and once at set-up, before any signal is handled).
     private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [DispatchSourceSignal] = []
+    private var sources: [any DispatchSourceSignal] = []
 
     init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-    func keep(_ source: DispatchSourceSignal) { sources.append(source) }
+    func keep(_ source: any DispatchSourceSignal) { sources.append(source) }
     func fire() {
         continuation?.resume()
         continuation = nil

@@ -11,7 +11,7 @@ struct UpgradeAuthentication: Sendable {
     let access: AccessControl
     let origins: OriginPolicy
 
-    func decide(_ head: HTTPRequestHead, channel: Channel) -> EventLoopFuture<WebSocketUpgradeDecision> {
+    func decide(_ head: HTTPRequestHead, channel: any Channel) -> EventLoopFuture<WebSocketUpgradeDecision> {
         let loop = channel.eventLoop
         let path = String(head.uri.prefix { $0 != "?" })
         guard path == webSocketPath else {

@@ -1,6 +1,7 @@
 public import NIOCore
 public import NIOHTTP1
 public import NIOPosix
+import LatticeProtocol
 import LatticeWebSocket
 
 /// Why a `LatticeSession` call failed.
@@ -73,6 +74,9 @@ public enum LatticeSessionStatus: Sendable, Hashable {
     /// expired, deleted; `reason` says which). Reconnecting with it would be refused, so the
     /// session is closed.
     case credentialEnded(reason: String)
+    /// The server closed the connection with a code its table marks terminal (other than 4003,
+    /// e.g. 1002 for a framing violation): the session is closed instead of reconnecting.
+    case terminalClose(code: UInt16, reason: String)
     case closed
 }
 
@@ -108,9 +112,6 @@ public struct LatticeSessionOptions: Sendable {
 /// All state lives in this actor; the connection's reader task hands each message to it
 /// in arrival order.
 public actor LatticeSession {
-    /// The close code of a connection whose token no longer authenticates (docs/protocol.md).
-    static let credentialEndedCode: UInt16 = 4003
-
     public nonisolated let url: WebSocketURL
     public nonisolated let options: LatticeSessionOptions
     /// Connection changes (connected, disconnected, reconnecting…); keeps the newest 64 if unread.
@@ -539,9 +540,14 @@ public actor LatticeSession {
         failAll(.connectionLost, includingUnsent: false)
         guard !closed, everConnected, !reconnecting else { return }
         statusContinuation.yield(.disconnected(reason: reason))
-        if closeCode?.rawValue == Self.credentialEndedCode {
+        // The table of close codes says whether reconnecting can help (docs/protocol.md).
+        if let closeCode, !LatticeCloseCode(rawValue: closeCode.rawValue).reconnects {
             reconnectTask?.cancel()
-            giveUp(status: .credentialEnded(reason: closeReason.isEmpty ? "token no longer valid" : closeReason))
+            if closeCode.rawValue == LatticeCloseCode.tokenRevoked.rawValue {
+                giveUp(status: .credentialEnded(reason: closeReason.isEmpty ? "token no longer valid" : closeReason))
+            } else {
+                giveUp(status: .terminalClose(code: closeCode.rawValue, reason: closeReason))
+            }
             return
         }
         guard let policy = options.reconnect else {

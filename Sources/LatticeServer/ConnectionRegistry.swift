@@ -1,5 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
+import LatticeProtocol
 import LatticeWebSocket
 
 /// Every open connection of a server, so shutdown can say goodbye to each:
@@ -56,7 +57,7 @@ final class ConnectionRegistry: Sendable {
         let all = state.withLockedValue { Array($0.entries.values) }
         for entry in all {
             if entry.isWebSocket {
-                entry.channel.writeAndFlush(WebSocketOutbound.close(.goingAway, reason: "server shutting down"), promise: nil)
+                entry.channel.writeAndFlush(WebSocketOutbound.close(WebSocketCloseCode(LatticeCloseCode.goingAway), reason: "server shutting down"), promise: nil)
             } else {
                 entry.channel.close(promise: nil)
             }

@@ -1,4 +1,5 @@
 public import NIOCore
+import LatticeProtocol
 
 /// What the hub must do for one subscriber, in order.
 public enum FlowOutput: Sendable {
@@ -39,18 +40,15 @@ public struct FlowGap: Sendable, Equatable {
 
 /// The hub must close the subscriber's connection.
 public struct FlowClose: Sendable, Equatable {
-    /// WebSocket close code for a consumer that stayed stalled too long.
-    public static let slowConsumerCode: UInt16 = 4001
-    public static let slowConsumerReason = "slow_consumer"
-
     public var code: UInt16
     public var reason: String
     /// How long the subscriber had been paused.
     public var stalledFor: TimeAmount
 
     public init(stalledFor: TimeAmount) {
-        self.code = Self.slowConsumerCode
-        self.reason = Self.slowConsumerReason
+        // A consumer that stayed stalled too long: 4001 slow_consumer, from the table of codes.
+        self.code = LatticeCloseCode.slowConsumer.rawValue
+        self.reason = LatticeCloseCode.slowConsumer.reason
         self.stalledFor = stalledFor
     }
 }

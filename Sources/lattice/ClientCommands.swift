@@ -80,6 +80,9 @@ struct TailCommand: AsyncParsableCommand {
                 case .credentialEnded(let reason):
                     printError("# the server ended this token: \(reason); not reconnecting")
                     endedBy.withLock { $0 = "the server ended the token (\(reason))" }
+                case .terminalClose(let code, let reason):
+                    printError("# the server closed the connection with \(code) \(reason); not reconnecting")
+                    endedBy.withLock { $0 = "the server closed the connection (\(code) \(reason))" }
                 case .closed: break
                 }
             }

@@ -35,11 +35,34 @@ import Testing
 
     @Test func everyErrorCodeIsDocumented() throws {
         let text = try String(contentsOf: Self.protocolDoc, encoding: .utf8)
-        for code in ErrorCode.allCases {
-            #expect(text.contains("| `\(code.rawValue)` |"), "\(code.rawValue) missing from the error table")
+        let errors = try Self.table(after: "## Error codes", in: text)
+        for code in ErrorCode.all {
+            #expect(errors.contains { $0.hasPrefix("| `\(code.rawValue)` |") }, "\(code.rawValue) missing from the error table")
         }
-        for close in [LatticeCloseCode.slowConsumer, LatticeCloseCode.heartbeatTimeout, LatticeCloseCode.policyViolation] {
-            #expect(text.contains("| \(close)"), "close code \(close) missing")
+        #expect(errors.count == ErrorCode.all.count, "the error table lists codes the table of codes lacks")
+    }
+
+    /// Every close code of the table is in docs/protocol.md's table of close codes, with its
+    /// reason and its advice (reconnect or terminal), and the doc lists no other code.
+    @Test func everyCloseCodeIsDocumentedWithItsAdvice() throws {
+        let text = try String(contentsOf: Self.protocolDoc, encoding: .utf8)
+        let rows = try Self.table(after: "## Close codes", in: text)
+        for code in LatticeCloseCode.all {
+            let head = code.reason.isEmpty ? "| \(code.rawValue) |" : "| \(code.rawValue) `\(code.reason)` |"
+            let row = rows.first { $0.hasPrefix(head) }
+            #expect(row != nil, "close code \(code) missing from the close code table")
+            let advice = code.advice == .reconnect ? "| reconnect |" : "| terminal |"
+            #expect(row?.contains(advice) == true, "close code \(code) must be marked \(advice)")
         }
+        #expect(rows.count == LatticeCloseCode.all.count, "the close code table lists codes the table of codes lacks")
+    }
+
+    /// The body rows of the first Markdown table after `heading`.
+    static func table(after heading: String, in text: String) throws -> [String] {
+        let section = try #require(text.components(separatedBy: "\n" + heading + "\n").dropFirst().first)
+        let lines = section.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let start = try #require(lines.firstIndex { $0.hasPrefix("|") })
+        let rows = lines[start...].prefix { $0.hasPrefix("|") }
+        return Array(rows.dropFirst(2))  // the header and its |---| line
     }
 }

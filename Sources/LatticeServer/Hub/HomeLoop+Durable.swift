@@ -101,7 +101,7 @@ extension HomeLoop {
             }
         } catch {
             stream.catchingUp.removeValue(forKey: sub)
-            frames.append(ServerFrames.unsubscribed(stream: name, code: .internal, message: "stream '\(name)' is at its subscriber limit"))
+            frames.append(ServerFrames.unsubscribed(stream: name, code: .subscriberLimit, message: "stream '\(name)' is at its subscriber limit"))
             send(frames, to: ref, stream: name, sub: sub, next: nil)
         }
     }

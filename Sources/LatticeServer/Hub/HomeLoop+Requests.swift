@@ -89,12 +89,12 @@ extension HomeLoop {
     private func refuseAttach(_ stream: HubStream, _ error: StreamLogError, sub: SubscriberID, ref: SubscriberRef,
                               requestID: RequestID?, seq: UInt64) {
         let name = stream.name
-        let message: String
+        let code: ErrorCode, message: String
         switch error {
-        case .tooManySubscribers(let limit): message = "stream '\(name)' has its maximum of \(limit) subscribers"
-        case .alreadyAttached: message = "already subscribed to '\(name)'"
+        case .tooManySubscribers(let limit): (code, message) = (.subscriberLimit, "stream '\(name)' has its maximum of \(limit) subscribers")
+        case .alreadyAttached: (code, message) = (.internal, "already subscribed to '\(name)'")
         }
-        reply(ref, seq: seq, HubReply(frames: [ServerFrames.error(ProtocolError(.internal, message, id: requestID, stream: name))],
+        reply(ref, seq: seq, HubReply(frames: [ServerFrames.error(ProtocolError(code, message, id: requestID, stream: name))],
                                       failed: (name, sub)))
     }
 

@@ -5,9 +5,6 @@ import NIOCore
 
 /// Access checks and live access changes (docs/security.md).
 extension SessionHandler {
-    /// Close code for a session whose token was revoked.
-    static let tokenRevokedCode = WebSocketCloseCode(rawValue: 4003)
-
     /// Why `action` on `stream` is refused, or nil when allowed: the stream's workspace must be
     /// known (`not_found` for an unknown run or document) and the policy must allow it.
     func refusal(_ action: StreamAction, _ stream: StreamName, id: RequestID?) -> ProtocolError? {
@@ -44,6 +41,6 @@ extension SessionHandler {
     /// The token this session authenticated with no longer authenticates (revoked, deleted,
     /// expired, its user deleted): close now with 4003 and the reason.
     func credentialEnded(reason: String) {
-        closeSession(Self.tokenRevokedCode, reason: reason)
+        closeSession(WebSocketCloseCode(LatticeCloseCode.tokenRevoked), reason: reason)
     }
 }

@@ -135,7 +135,7 @@ final class SessionHandler: ChannelInboundHandler {
             return answerNow(ProtocolError(.rateLimited, "too many requests; slow down (docs/security.md)", id: id))
         case .abusive:
             access.audit("access.refused", actor: principal.user.id, detail: "closed for flooding past the rate limit")
-            return closeSession(.policyViolation, reason: "rate limit exceeded")
+            return closeSession(WebSocketCloseCode(LatticeCloseCode.policyViolation), reason: "rate limit exceeded")
         }
         guard message.kind == .text else {
             return answerNow(ProtocolError(.unsupportedEncoding, "lattice.v1 requests are JSON text messages"))

@@ -59,8 +59,6 @@ public enum LatticeHTTPServer {
                 )
             }
         }
-        // Changes made outside this process (and token expiry) reach live sessions too.
-        server.own(IdentityChangeWatcher.start(access: access, interval: settings.identityPollInterval))
         return server
     }
 }

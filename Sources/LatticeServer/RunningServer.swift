@@ -1,15 +1,14 @@
 public import NIOCore
 public import NIOPosix
-import Synchronization
+public import ServiceLifecycle
 
-/// A bound server: its address, and an orderly way to stop it.
-public final class RunningServer: Sendable {
+/// A bound server: its address, and an orderly way to stop it. As a `Service` it serves until
+/// its service group shuts it down gracefully (or is cancelled), then stops with `shutdown()`.
+public final class RunningServer: Service {
     public let group: MultiThreadedEventLoopGroup
     let listener: any Channel
     let registry: ConnectionRegistry
     let shutdownTimeout: TimeAmount
-    /// Background work that ends with the server (cancelled first at shutdown).
-    private let tasks = Mutex<[Task<Void, Never>]>([])
 
     init(group: MultiThreadedEventLoopGroup, listener: any Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
         self.group = group
@@ -26,16 +25,17 @@ public final class RunningServer: Sendable {
     /// Graceful stop: stop accepting, close WebSockets with 1001 (waiting for
     /// their answers up to the shutdown timeout), then stop the event loops.
     public func shutdown() async throws {
-        for task in tasks.withLock({ $0 }) { task.cancel() }
         try? await listener.close()
         let loop = group.next()
         try? await registry.closeAll(eventLoop: loop, timeout: shutdownTimeout).get()
         try await group.shutdownGracefully()
     }
 
-    /// Ties `task` to the server's lifetime.
-    func own(_ task: Task<Void, Never>) {
-        tasks.withLock { $0.append(task) }
+    public func run() async throws {
+        // Returns at graceful shutdown; throws when the group is cancelled instead, and the
+        // server stops the same way then.
+        try? await gracefulShutdown()
+        try await shutdown()
     }
 
     /// Resolves when the listening socket closes.

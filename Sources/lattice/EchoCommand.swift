@@ -1,5 +1,6 @@
 import ArgumentParser
 import LatticeServer
+import ServiceLifecycle
 
 struct EchoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,8 +14,7 @@ struct EchoCommand: AsyncParsableCommand {
         let settings = try options.settings(defaultPort: 9001, defaultMaxMessage: 64 << 20)
         let server = try await EchoServer.start(settings: settings)
         announce("lattice echo listening on \(server.host):\(server.port)")
-        await waitForTerminationSignal()
-        try await server.shutdown()
+        try await ServiceGroup.lattice(services: [server]).run()
         announce("lattice echo stopped")
     }
 }

@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import LatticeServer
 import LatticeStore
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -104,10 +105,15 @@ struct ServeCommand: AsyncParsableCommand {
         if let lines = try await Bootstrap.bootstrapIfEmpty(store: database, baseURL: base) {
             announce(lines)
         }
+        // Changes made outside this process (and token expiry) reach live sessions too: from
+        // the store's head now, so that none made after the listening line is missed.
+        let watcher = IdentityChangeWatcher(access: services.access, interval: settings.identityPollInterval,
+                                            after: await IdentityChangeWatcher.head(of: services.access))
         announce("lattice serve listening on \(server.host):\(server.port) (web app \(base)/, WebSocket ws://\(server.host):\(server.port)/ws, data \(database.path))")
-        await waitForTerminationSignal()
-        try await server.shutdown()
-        database.close()
+        // SIGTERM or SIGINT shuts the services down in reverse order: the watcher stops, the
+        // server stops accepting, closes its WebSockets with 1001 and stops its loops, and the
+        // store commits what is queued and closes.
+        try await ServiceGroup.lattice(services: [database, server, watcher]).run()
         announce("lattice serve stopped")
     }
 }

@@ -61,34 +61,6 @@ func flagOrEnvironment<T: LosslessStringConvertible>(_ flag: T?, _ name: String)
     return value
 }
 
-/// Suspends until SIGTERM or SIGINT arrives.
-func waitForTerminationSignal() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let queue = DispatchQueue(label: "lattice.signals")
-        let once = SignalOnce(continuation)
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-            source.setEventHandler { once.fire() }
-            source.resume()
-            once.keep(source)
-        }
-    }
-}
-
-private final class SignalOnce: @unchecked Sendable {
-    // Touched only on the signal queue (and once at set-up, before any signal is handled).
-    private var continuation: CheckedContinuation<Void, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Void, Never>) { self.continuation = continuation }
-    func keep(_ source: any DispatchSourceSignal) { sources.append(source) }
-    func fire() {
-        continuation?.resume()
-        continuation = nil
-    }
-}
-
 /// Prints one line and makes sure it leaves the process now (tests wait for it).
 func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))

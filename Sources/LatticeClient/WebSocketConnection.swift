@@ -1,6 +1,6 @@
-import NIOConcurrencyHelpers
 public import NIOCore
 public import LatticeWebSocket
+import Synchronization
 
 /// One client connection with an async API. Messages arrive on `messages`;
 /// the stream finishes when the connection closes (with the close code in
@@ -13,9 +13,9 @@ public final class WebSocketConnection: Sendable {
 
     /// What the pipeline learns about the connection (close code, pongs), shared with the bridge.
     final class State: Sendable {
-        let box = NIOLockedValueBox<(code: WebSocketCloseCode?, reason: String, pongs: Int)>((nil, "", 0))
-        func withLockedValue<T>(_ body: (inout (code: WebSocketCloseCode?, reason: String, pongs: Int)) -> T) -> T {
-            box.withLockedValue(body)
+        private let box = Mutex<(code: WebSocketCloseCode?, reason: String, pongs: Int)>((nil, "", 0))
+        func withLock<T>(_ body: (inout (code: WebSocketCloseCode?, reason: String, pongs: Int)) -> T) -> T {
+            box.withLock { body(&$0) }
         }
     }
 
@@ -28,9 +28,9 @@ public final class WebSocketConnection: Sendable {
     }
 
     /// The close code the server sent, once it has.
-    public var closeCode: WebSocketCloseCode? { state.withLockedValue { $0.code } }
-    public var closeReason: String { state.withLockedValue { $0.reason } }
-    public var pongsReceived: Int { state.withLockedValue { $0.pongs } }
+    public var closeCode: WebSocketCloseCode? { state.withLock { $0.code } }
+    public var closeReason: String { state.withLock { $0.reason } }
+    public var pongsReceived: Int { state.withLock { $0.pongs } }
 
     public func send(_ message: WebSocketMessage) async throws {
         try await channel.writeAndFlush(WebSocketOutbound.message(message))
@@ -75,8 +75,8 @@ public final class WebSocketConnection: Sendable {
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
             switch event as? WebSocketEvent {
-            case .closeReceived(let code, let reason)?: state.withLockedValue { $0.code = code; $0.reason = reason }
-            case .pong?: state.withLockedValue { $0.pongs += 1 }
+            case .closeReceived(let code, let reason)?: state.withLock { $0.code = code; $0.reason = reason }
+            case .pong?: state.withLock { $0.pongs += 1 }
             default: context.fireUserInboundEventTriggered(event)
             }
         }

@@ -95,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2) })
         let server: RunningServer
         do {
-            server = try await LatticeHTTPServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)
+            server = try await CollaborationServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)
         } catch {
             database.close()
             throw error

@@ -8,6 +8,9 @@ public struct HubSettings: Sendable {
     public var limits: ProtocolLimits
     /// Overrides the history bound (events) of every stream class (`--history-events`).
     public var historyEvents: Int?
+    /// Overrides how many subscribers one stream accepts (default: the class's, 100,000); a
+    /// subscribe beyond it is refused with `subscriber_limit`.
+    public var maxSubscribersPerStream: Int?
     /// A session's socket is "not writable" above `highWaterMark` buffered bytes and writable
     /// again below `lowWaterMark`: the hub pauses and drains its subscriptions on these edges.
     public var lowWaterMark: Int
@@ -51,10 +54,12 @@ public struct HubSettings: Sendable {
         stream.kind == .channel ? .ephemeral : .durable
     }
 
-    /// The policy of a new stream: its class's defaults, with `historyEvents` applied.
+    /// The policy of a new stream: its class's defaults, with `historyEvents` and
+    /// `maxSubscribersPerStream` applied.
     public func policy(for stream: StreamName, class streamClass: StreamClass? = nil) -> StreamPolicy {
         var policy = StreamPolicy.defaults(for: streamClass ?? Self.streamClass(of: stream))
         if let historyEvents { policy.history.maxEvents = max(0, historyEvents) }
+        if let maxSubscribersPerStream { policy.maxSubscribers = max(0, maxSubscribersPerStream) }
         return policy
     }
 }

@@ -64,6 +64,25 @@ struct SessionHandlerTests {
         await bed.close()
     }
 
+    @Test("a subscribe beyond the stream's subscriber limit is refused with subscriber_limit; the first subscriber keeps its events")
+    func subscriberLimit() async throws {
+        var settings = HubSettings()
+        settings.maxSubscribersPerStream = 1
+        let bed = try await SessionTestBed.make(settings: settings)
+        let (first, _) = try await bed.connect(token: bed.server.adminToken)
+        #expect(try await first.subscribe("channel/demo/full", id: 1).map(\.type) == ["ok", "presence"])
+        let (second, _) = try await bed.connect(token: bed.server.viewerToken)
+        try await second.send(#"{"type":"subscribe","id":2,"stream":"channel/demo/full"}"#)
+        let refused = try await second.next()
+        #expect(refused.type == "error")
+        #expect(refused.code == "subscriber_limit")
+        #expect(refused.object["id"] as? Int == 2)
+        #expect(refused.object["stream"] as? String == "channel/demo/full")
+        try await first.send(#"{"type":"publish","id":3,"stream":"channel/demo/full","data":1}"#)
+        #expect(try await first.next(2).map(\.type).sorted() == ["event", "ok"])
+        await bed.close()
+    }
+
     @Test("a viewer's publish is refused as forbidden and nobody sees it")
     func forbiddenPublish() async throws {
         let bed = try await SessionTestBed.make()

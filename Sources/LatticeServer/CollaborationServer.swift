@@ -4,9 +4,9 @@ import NIOPosix
 import LatticeAuth
 import LatticeWebSocket
 
-/// `lattice serve`: the HTTP server (health, the web app) and the WebSocket
+/// `lattice serve`: the collaboration server — HTTP (health, the web app, the REST API) and the WebSocket
 /// endpoint where clients speak `lattice.v1` (sessions on a `StreamHub`).
-public enum LatticeHTTPServer {
+public enum CollaborationServer {
     public static let webSocketPath = "/ws"
     public static let subprotocol = "lattice.v1"
 

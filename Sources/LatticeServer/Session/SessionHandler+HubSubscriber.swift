@@ -25,7 +25,7 @@ extension SessionHandler: HubSubscriber {
             }
         }
         markDirty()
-        if replies.outstanding <= Self.maxInFlight / 2 { updateReading() }
+        updateReading()
     }
 
     /// One fan-out delivery (event, gap notice, close, presence frame).

@@ -7,7 +7,7 @@ extension SessionHandler {
     /// limits, authorization), the stream work on the stream's home loop.
     func handle(_ request: ClientRequest) {
         guard let ref else { return }
-        defer { if replies.outstanding >= Self.maxInFlight { updateReading() } }
+        defer { updateReading() }
         switch request {
         case .ping(let ping):
             answerNow(ServerFrames.ok(id: ping.id))

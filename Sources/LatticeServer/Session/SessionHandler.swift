@@ -51,10 +51,10 @@ final class SessionHandler: ChannelInboundHandler {
     /// Set by `SessionLoop.markDirty` until its one flush per loop tick.
     var isDirty = false
     private(set) var isOpen = true
-    private(set) var writable = true
-    /// Reading is suspended because `maxInFlight` requests wait on home loops.
-    private var throttled = false
-    private var reading = true
+    /// Whether requests are read: only while the socket is writable and fewer than
+    /// `maxInFlight` answers are outstanding.
+    private var readGate = ReadGate(maxInFlight: SessionHandler.maxInFlight)
+    var writable: Bool { readGate.isWritable }
     /// Most requests a session may have outstanding on home loops; beyond, it stops reading
     /// (so a fast publisher cannot pile up tasks on a busy home loop).
     static let maxInFlight = 128
@@ -81,7 +81,7 @@ final class SessionHandler: ChannelInboundHandler {
         ref = SubscriberRef(subscriber: NIOLoopBound(self, eventLoop: context.eventLoop), loopIndex: loopIndex,
                             conn: ConnectionID(sessionID))
         sessionLoop = sessionLoops.on(context.eventLoop)
-        writable = context.channel.isWritable
+        apply(readGate.writabilityChanged(context.channel.isWritable))
         shared = access.intern(shared.current)
         sessionLoop?.addLive(self)
         // The upgrade handler adds us before it removes the HTTP handlers: greet one tick later.
@@ -157,8 +157,7 @@ final class SessionHandler: ChannelInboundHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         let now = context.channel.isWritable
         if now != writable, isOpen {
-            writable = now
-            updateReading()
+            apply(readGate.writabilityChanged(now))
             if now { resumeCatchUps() }
             for (name, subscription) in subscriptions {
                 if now {
@@ -171,18 +170,14 @@ final class SessionHandler: ChannelInboundHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Reads while the socket is writable and few requests are outstanding.
+    /// Tells the read gate how many answers are outstanding now.
     func updateReading() {
-        let outstanding = replies.outstanding
-        if throttled, outstanding <= Self.maxInFlight / 2 {
-            throttled = false
-        } else if !throttled, outstanding >= Self.maxInFlight {
-            throttled = true
-        }
-        let read = writable && !throttled
-        guard read != reading else { return }
-        reading = read
-        _ = try? context?.channel.syncOptions?.setOption(.autoRead, value: read)
+        apply(readGate.outstandingChanged(replies.outstanding))
+    }
+
+    private func apply(_ action: ReadGate.Action?) {
+        guard let action else { return }
+        _ = try? context?.channel.syncOptions?.setOption(.autoRead, value: action == .startReading)
     }
 
     /// Sends a close frame and stops serving this connection (its subscriptions end now).

@@ -153,6 +153,10 @@ let package = Package(
         ),
         // In-process tests of the server's handlers, on NIO's testing channels.
         .testTarget(
+            name: "LatticeClientTests",
+            dependencies: ["LatticeClient", "LatticeProtocol"]
+        ),
+        .testTarget(
             name: "LatticeServerTests",
             dependencies: [
                 "LatticeServer", "LatticeAuth", "LatticeStore", "LatticeStreams", "LatticeProtocol", "LatticeWebSocket",

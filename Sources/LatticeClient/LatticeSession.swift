@@ -147,20 +147,25 @@ public actor LatticeSession {
         var members: [String: PresenceMember] = [:]
     }
 
+    /// The connection life (connecting, greeting, ready, backing off, closed); every change of
+    /// it goes through `perform`.
+    private var machine: SessionConnectionStateMachine
+    /// The open connection and its generation.
     private var connection: WebSocketConnection?
-    private var generation = 0
-    private var ready = false
-    private var closed = false
-    private var everConnected = false
+    private var connectionGeneration = 0
+    /// The caller of `connect()`, until the first connection is greeted or fails.
+    private var connectWaiter: CheckedContinuation<LatticeWelcome, any Error>?
     private var nextID = 1
     private var pending: [Int: Pending] = [:]
     private var subscriptions: [String: Subscription] = [:]
-    private var welcomeWaiter: (generation: Int, continuation: CheckedContinuation<LatticeWelcome, any Error>)?
+    private var welcomeTimer: Task<Void, Never>?
     private var reconnectTask: Task<Void, Never>?
     private var heartbeatTask: Task<Void, Never>?
-    private var attempt = 0
-    private var reconnecting = false
-    private var connectedAt: ContinuousClock.Instant?
+    /// The machine's time: elapsed on the continuous clock since the session was made.
+    private let origin = ContinuousClock.now
+    private var now: Duration { ContinuousClock.now - origin }
+    private var closed: Bool { machine.isClosed }
+    private var ready: Bool { machine.isReady }
 
     public init(url: WebSocketURL, options: LatticeSessionOptions = LatticeSessionOptions()) {
         var options = options
@@ -169,6 +174,7 @@ public actor LatticeSession {
         }
         self.url = url
         self.options = options
+        self.machine = SessionConnectionStateMachine(reconnect: options.reconnect)
         (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
     }
 
@@ -176,24 +182,21 @@ public actor LatticeSession {
     @discardableResult
     public func connect() async throws -> LatticeWelcome {
         guard !closed else { throw LatticeClientError.closed }
-        guard connection == nil else { throw LatticeClientError.invalid("connect() was already called") }
-        return try await establish()
+        guard connectWaiter == nil, !machine.everConnected, let actions = machine.connect() else {
+            throw LatticeClientError.invalid("connect() was already called")
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            connectWaiter = continuation
+            perform(actions)
+        }
     }
 
     /// Ends the session: a normal close, every pending request fails with `.closed`, every subscription stream finishes.
     public func close() async {
         guard !closed else { return }
-        closed = true
-        reconnectTask?.cancel()
-        heartbeatTask?.cancel()
         let conn = connection
         connection = nil
-        ready = false
-        failAll(.closed, includingUnsent: true)
-        for (_, sub) in subscriptions { sub.continuation.finish() }
-        subscriptions.removeAll()
-        statusContinuation.yield(.closed)
-        statusContinuation.finish()
+        perform(machine.close())
         if let conn {
             conn.channel.writeAndFlush(WebSocketOutbound.close(.normalClosure, reason: ""), promise: nil)
             // Wait for the closing handshake, a bounded time.
@@ -380,56 +383,104 @@ public actor LatticeSession {
     // MARK: internals: connections
 
 
-    /// Opens a connection, waits for `welcome`, resubscribes and sends what waited.
-    private func establish() async throws -> LatticeWelcome {
+    /// Carries out what the connection state machine decided.
+    private func perform(_ actions: [SessionConnectionStateMachine.Action]) {
+        for action in actions {
+            switch action {
+            case .open(let gen):
+                open(generation: gen)
+            case .awaitWelcome(let gen):
+                let timeout = options.connectTimeout
+                welcomeTimer = Task { [weak self] in
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled else { return }
+                    await self?.welcomeTimedOut(generation: gen)
+                }
+            case .failConnect(let reason):
+                connectWaiter?.resume(throwing: LatticeClientError.connectFailed(reason))
+                connectWaiter = nil
+            case .becomeReady(let gen, let heartbeat):
+                welcomeTimer?.cancel()
+                becomeReady(generation: gen, heartbeat: heartbeat)
+            case .connectionLost(let reason):
+                heartbeatTask?.cancel()
+                failAll(.connectionLost, includingUnsent: false)
+                statusContinuation.yield(.disconnected(reason: reason))
+            case .attemptFailed(let reason):
+                statusContinuation.yield(.disconnected(reason: reason))
+            case .scheduleReconnect(let attempt):
+                let delay = options.reconnect?.delay(attempt: attempt) ?? .zero
+                statusContinuation.yield(.reconnecting(attempt: attempt + 1, delay: delay))
+                reconnectTask = Task { [weak self] in
+                    try? await Task.sleep(for: delay)
+                    guard !Task.isCancelled else { return }
+                    await self?.backoffElapsed()
+                }
+            case .closeSocket(let gen):
+                // A user's close() writes its close frame itself (and waits for the answer).
+                if gen == connectionGeneration, let conn = connection {
+                    connection = nil
+                    conn.channel.close(promise: nil)
+                }
+            case .finish(let by):
+                finish(by)
+            }
+        }
+    }
+
+    /// Opens the connection of generation `gen`; its reader hands every message, then its end, to the session.
+    private func open(generation gen: Int) {
         let connectTimeout = TimeAmount.nanoseconds(ReconnectPolicy.nanoseconds(options.connectTimeout))
         let wsOptions = WebSocketClientOptions(headers: options.headers, subprotocols: ["lattice.v1"], connectTimeout: connectTimeout)
-        let conn: WebSocketConnection
-        do {
-            conn = try await WebSocketClient.connect(to: url, options: wsOptions, on: options.group)
-        } catch {
-            throw LatticeClientError.connectFailed("\(url): \(error)")
-        }
-        guard !closed else {
-            conn.channel.close(promise: nil)
-            throw LatticeClientError.closed
-        }
-        generation += 1
-        let gen = generation
-        connection = conn
-        ready = false
+        let url = self.url, group = options.group
         Task { [weak self] in
+            let conn: WebSocketConnection
+            do {
+                conn = try await WebSocketClient.connect(to: url, options: wsOptions, on: group)
+            } catch {
+                await self?.openFailed(generation: gen, reason: "\(url): \(error)")
+                return
+            }
+            guard let self, await self.opened(conn, generation: gen) else {
+                conn.channel.close(promise: nil)
+                return
+            }
             do {
                 for try await message in conn.messages {
-                    guard let self else { return }
                     await self.received(message, generation: gen)
                 }
-                await self?.connectionEnded(generation: gen, reason: "connection closed" + (conn.closeCode.map { " (code \($0))" } ?? ""),
-                                            closeCode: conn.closeCode, closeReason: conn.closeReason)
+                await self.connectionEnded(generation: gen, reason: "connection closed" + (conn.closeCode.map { " (code \($0))" } ?? ""),
+                                           closeCode: conn.closeCode, closeReason: conn.closeReason)
             } catch {
-                await self?.connectionEnded(generation: gen, reason: "\(error)")
+                await self.connectionEnded(generation: gen, reason: "\(error)")
             }
         }
-        let welcomeTimeout = options.connectTimeout
-        let welcome: LatticeWelcome = try await withCheckedThrowingContinuation { continuation in
-            welcomeWaiter = (gen, continuation)
-            Task { [weak self] in
-                try? await Task.sleep(for: welcomeTimeout)
-                await self?.welcomeTimedOut(generation: gen)
-            }
-        }
-        // The connection may have ended between the welcome and this resumption (its end was
-        // handled first, and did not start a reconnect while one runs): fail this attempt.
-        guard generation == gen, connection != nil else {
-            throw LatticeClientError.connectFailed("connection ended right after its welcome")
-        }
-        self.welcome = welcome
-        everConnected = true
-        ready = true
-        connectedAt = .now
+    }
+
+    /// False when the connection is no longer wanted (the session closed meanwhile).
+    private func opened(_ conn: WebSocketConnection, generation gen: Int) -> Bool {
+        let actions = machine.opened(generation: gen)
+        guard !actions.isEmpty else { return false }
+        connection = conn
+        connectionGeneration = gen
+        perform(actions)
+        return true
+    }
+
+    private func openFailed(generation gen: Int, reason: String) {
+        perform(machine.openFailed(generation: gen, reason: reason))
+    }
+
+    private func backoffElapsed() {
+        perform(machine.backoffElapsed())
+    }
+
+    /// Greeted: report it, resubscribe every confirmed subscription from its last position,
+    /// re-send presence, then send what waited.
+    private func becomeReady(generation gen: Int, heartbeat: Duration?) {
+        guard let welcome else { return }
         statusContinuation.yield(.connected(session: welcome.session))
-        startHeartbeat(seconds: welcome.heartbeatSeconds, generation: gen)
-        // Resume every confirmed subscription from its last position, then re-send presence.
+        startHeartbeat(every: heartbeat, generation: gen)
         for stream in subscriptions.keys.sorted() {
             guard let sub = subscriptions[stream], sub.confirmed else { continue }
             sendInternal(type: "subscribe", fields: Self.subscribeFields(stream, since: sub.position),
@@ -440,20 +491,17 @@ public actor LatticeSession {
             }
         }
         for id in pending.keys.sorted() { transmit(id) }
-        return welcome
+        connectWaiter?.resume(returning: welcome)
+        connectWaiter = nil
     }
 
     private func welcomeTimedOut(generation gen: Int) {
-        guard let waiter = welcomeWaiter, waiter.generation == gen else { return }
-        welcomeWaiter = nil
-        connection?.channel.close(promise: nil)
-        waiter.continuation.resume(throwing: LatticeClientError.connectFailed("no welcome within the connect timeout"))
+        perform(machine.welcomeTimedOut(generation: gen))
     }
 
-    private func startHeartbeat(seconds: Int?, generation gen: Int) {
+    private func startHeartbeat(every interval: Duration?, generation gen: Int) {
         heartbeatTask?.cancel()
-        guard let seconds, seconds > 0 else { return }
-        let interval = Duration.milliseconds(seconds * 1000 / 2)
+        guard let interval else { return }
         heartbeatTask = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -464,19 +512,18 @@ public actor LatticeSession {
     }
 
     private func sendHeartbeat(generation gen: Int) {
-        guard gen == generation, ready, let conn = connection else { return }
+        guard gen == connectionGeneration, ready, let conn = connection else { return }
         conn.channel.writeAndFlush(WebSocketOutbound.ping(ByteBuffer()), promise: nil)
     }
 
     private func received(_ message: WebSocketMessage, generation gen: Int) {
-        guard gen == generation, message.kind == .text,
+        guard gen == connectionGeneration, connection != nil, message.kind == .text,
               let decoded = LatticeServerMessage.decode(bytes: Array(message.data.readableBytesView)) else { return }
         switch decoded {
         case .welcome(let welcome):
-            if let waiter = welcomeWaiter, waiter.generation == gen {
-                welcomeWaiter = nil
-                waiter.continuation.resume(returning: welcome)
-            }
+            let actions = machine.welcomeReceived(generation: gen, heartbeatSeconds: welcome.heartbeatSeconds, now: now)
+            if !actions.isEmpty { self.welcome = welcome }
+            perform(actions)
         case .ok(let id, let ok):
             if let id { finish(id, with: .success(ok)) }
         case .error(let id, let code, let text, let stream):
@@ -529,66 +576,33 @@ public actor LatticeSession {
 
     private func connectionEnded(generation gen: Int, reason: String,
                                  closeCode: WebSocketCloseCode? = nil, closeReason: String = "") {
-        guard gen == generation, connection != nil else { return }
+        guard gen == connectionGeneration, connection != nil else { return }
         connection = nil
-        ready = false
+        perform(machine.connectionEnded(generation: gen, reason: reason, closeCode: closeCode?.rawValue,
+                                        closeReason: closeReason, now: now))
+    }
+
+    /// The session is over: every request fails with `.closed`, every subscription finishes
+    /// (with `.failed(.closed)` unless the user closed it), and the last status is reported.
+    private func finish(_ by: SessionConnectionStateMachine.ClosedBy) {
+        reconnectTask?.cancel()
         heartbeatTask?.cancel()
-        if let waiter = welcomeWaiter, waiter.generation == gen {
-            welcomeWaiter = nil
-            waiter.continuation.resume(throwing: LatticeClientError.connectFailed("connection ended before welcome: \(reason)"))
-        }
-        failAll(.connectionLost, includingUnsent: false)
-        guard !closed, everConnected, !reconnecting else { return }
-        statusContinuation.yield(.disconnected(reason: reason))
-        // The table of close codes says whether reconnecting can help (docs/protocol.md).
-        if let closeCode, !LatticeCloseCode(rawValue: closeCode.rawValue).reconnects {
-            reconnectTask?.cancel()
-            if closeCode.rawValue == LatticeCloseCode.tokenRevoked.rawValue {
-                giveUp(status: .credentialEnded(reason: closeReason.isEmpty ? "token no longer valid" : closeReason))
-            } else {
-                giveUp(status: .terminalClose(code: closeCode.rawValue, reason: closeReason))
-            }
-            return
-        }
-        guard let policy = options.reconnect else {
-            giveUp(status: .closed)
-            return
-        }
-        if let since = connectedAt, ContinuousClock.now - since >= policy.stableAfter { attempt = 0 }
-        connectedAt = nil
-        reconnectTask = Task { await self.reconnectLoop(policy) }
-    }
-
-    private func reconnectLoop(_ policy: ReconnectPolicy) async {
-        reconnecting = true
-        defer { reconnecting = false }
-        while !closed && !Task.isCancelled {
-            if let limit = policy.maxAttempts, attempt >= limit {
-                giveUp(status: .gaveUp)
-                return
-            }
-            let delay = policy.delay(attempt: attempt)
-            attempt += 1
-            statusContinuation.yield(.reconnecting(attempt: attempt, delay: delay))
-            try? await Task.sleep(for: delay)
-            guard !closed, !Task.isCancelled else { return }
-            do {
-                _ = try await establish()
-                return
-            } catch {
-                statusContinuation.yield(.disconnected(reason: "\(error)"))
-            }
-        }
-    }
-
-    private func giveUp(status: LatticeSessionStatus) {
-        closed = true
+        welcomeTimer?.cancel()
+        connectWaiter?.resume(throwing: LatticeClientError.closed)
+        connectWaiter = nil
         failAll(.closed, includingUnsent: true)
         for (_, sub) in subscriptions {
-            sub.continuation.yield(.failed(.closed))
+            if by != .user { sub.continuation.yield(.failed(.closed)) }
             sub.continuation.finish()
         }
         subscriptions.removeAll()
+        let status: LatticeSessionStatus
+        switch by {
+        case .user, .noReconnect: status = .closed
+        case .gaveUp: status = .gaveUp
+        case .credentialEnded(let reason): status = .credentialEnded(reason: reason)
+        case .terminalClose(let code, let reason): status = .terminalClose(code: code, reason: reason)
+        }
         statusContinuation.yield(status)
         statusContinuation.finish()
     }

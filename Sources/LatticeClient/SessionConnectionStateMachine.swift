@@ -41,7 +41,7 @@ struct SessionConnectionStateMachine {
     enum Action: Equatable {
         /// Open a connection for this generation, then report `opened` or `openFailed`.
         case open(generation: Int)
-        /// Start waiting for `welcome` (report `welcomeTimedOut` when the connect timeout passes).
+        /// Start waiting for `welcome` (report `welcomeTimedOut` if the connect timeout passes first).
         case awaitWelcome(generation: Int)
         /// The first `connect()` failed: throw this to its caller.
         case failConnect(reason: String)
@@ -118,10 +118,12 @@ struct SessionConnectionStateMachine {
         return [.becomeReady(generation: g, heartbeat: heartbeat)]
     }
 
+    /// The connect timeout passed without a `welcome`: the socket is closed and the attempt
+    /// has failed (the socket's end, reported later, is then of an old generation).
     mutating func welcomeTimedOut(generation g: Int) -> [Action] {
         guard case .greeting(g) = state else { return [] }
-        // The socket's end follows and decides what comes next.
         return [.closeSocket(generation: g)]
+            + attemptEnded(reason: "no welcome within the connect timeout", closeCode: nil, closeReason: "")
     }
 
     /// The connection of generation `g` ended (`closeCode`: the server's close code, if it sent one).

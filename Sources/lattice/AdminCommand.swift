@@ -5,17 +5,18 @@ import LatticeServer
 import LatticeStore
 
 /// `lattice admin`: identity administration on the local database, without the server (or
-/// next to it: SQLite in WAL mode lets both use the file). Role changes made here reach live
-/// sessions at their next connection; the REST API applies them at once.
+/// next to it: SQLite in WAL mode lets both use the file). A running server applies changes
+/// made here to its live sessions within about a second (`IdentityChangeWatcher`).
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Manage users, workspaces, members, tokens and invitations in the local database.",
         discussion: """
             Every subcommand works on DATA_DIR/lattice.sqlite (--data-dir, env LATTICE_DATA_DIR, \
-            default ./lattice-data) and may run while `lattice serve` does. Changes made here reach \
-            live WebSocket sessions when they next connect; the REST API (docs/api.md) applies \
-            role changes and revocations to live sessions at once.
+            default ./lattice-data) and may run while `lattice serve` does. A running server applies \
+            changes made here (roles, removals, revocations, deletions) to its live WebSocket \
+            sessions within about a second; changes made through the REST API (docs/api.md) \
+            apply at once.
             """,
         subcommands: [AdminInitCommand.self, AdminUserCommand.self, AdminWorkspaceCommand.self, AdminMemberCommand.self,
                       AdminTokenCommand.self, AdminInviteCommand.self, AdminAuditCommand.self]

@@ -3,13 +3,22 @@
 #
 #   scripts/fuzz.sh [SECONDS]        (default 60)
 #
-# Builds NIOCore (and what it depends on) with SwiftPM in .build-fuzz, then
-# compiles Fuzz/FrameParserFuzz with the pure LatticeWebSocket sources as one
+# Builds the NIOCore target (and the targets it depends on) with SwiftPM in
+# .build-fuzz, then compiles Fuzz/FrameParserFuzz with the pure LatticeWebSocket sources as one
 # module with -sanitize=fuzzer,address, and runs it for SECONDS on one core.
 # Corpus: .build-fuzz/corpus (seeded from a few valid frames on first run).
 # Crashes: fuzz-artifacts/ (gitignored). See docs/fuzzing.md.
 set -euo pipefail
 
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+    -h|--help) usage; exit 0 ;;
+esac
+if [ $# -gt 1 ] || { [ $# -eq 1 ] && ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; }; then
+    echo "fuzz.sh: SECONDS must be a positive whole number (got: $*)" >&2
+    usage >&2
+    exit 64
+fi
 DURATION="${1:-60}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -20,7 +29,7 @@ ARTIFACTS="$ROOT/fuzz-artifacts"
 
 # 1. NIOCore and its dependencies, built by SwiftPM (debug is enough: the fuzz
 #    target inlines ByteBuffer's @inlinable code itself).
-swift build --scratch-path "$SCRATCH" --product NIOCore >&2
+swift build --scratch-path "$SCRATCH" --target NIOCore >&2
 BIN="$(swift build --scratch-path "$SCRATCH" --show-bin-path)"
 
 # Objects of NIOCore and of the targets it depends on (from SwiftPM's build description).

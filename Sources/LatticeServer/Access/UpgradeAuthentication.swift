@@ -35,7 +35,8 @@ struct UpgradeAuthentication: Sendable {
                 if refusal != .missing {
                     access.audit("signin.failed", actor: nil, target: webSocketPath, detail: refusal.rawValue, address: address)
                 }
-                promise.succeed(.reject(.init(status: .unauthorized, reason: "a valid token is required (\(refusal.rawValue))",
+                // Every refusal looks alike to the client (docs/api.md); why is in the audit log only.
+                promise.succeed(.reject(.init(status: .unauthorized, reason: "a valid token is required",
                                               headers: ["WWW-Authenticate": "Bearer realm=\"lattice\""])))
             }
         }

@@ -95,6 +95,7 @@ struct AccessMatrixTests {
         let valid = try await server.token(for: "forger")
         let forged = String(valid.dropLast(4)) + (valid.hasSuffix("AAAA") ? "BBBB" : "AAAA")
         try await Task.sleep(for: .milliseconds(1200))
+        var bodies: Set<[UInt8]> = []
         for credential in [nil, "garbage", forged, expiring, revoked] as [String?] {
             let socket = try RawWebSocket(port: server.port, timeout: 5)
             var headers: [(String, String?)] = [("Sec-WebSocket-Protocol", "lattice.v1")]
@@ -102,7 +103,10 @@ struct AccessMatrixTests {
             try socket.write(RawWebSocket.handshakeRequest(path: "/ws", headers: headers))
             let response = try socket.readHTTPResponse()
             #expect(response.status == 401, "\(credential ?? "none"): \(response)")
+            bodies.insert(response.body)
         }
+        // All alike: a client cannot tell a revoked token from an unknown one (the audit log can).
+        #expect(bodies.count == 1, "\(bodies.map { String(decoding: $0, as: UTF8.self) })")
         // The same valid token passes in each place a browser or CLI can put it.
         for (path, header) in [("/ws?token=\(valid)", nil), ("/ws", ("Cookie", "lattice_session=\(valid)"))] as [(String, (String, String)?)] {
             let socket = try RawWebSocket(port: server.port, timeout: 5)

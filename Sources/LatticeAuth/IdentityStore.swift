@@ -42,6 +42,9 @@ public protocol IdentityStore: Sendable {
     func tokens(of userID: String) async throws -> [TokenRecord]
     /// Sets `revokedAt` if not yet revoked; returns the token as it is now (nil if unknown).
     func revokeToken(id: String, at: Date) async throws -> TokenRecord?
+    /// Revokes the token only if it is not revoked yet; true when this call revoked it (so of
+    /// two concurrent uses of a one-time token exactly one gets true).
+    func consumeToken(id: String, at: Date) async throws -> Bool
 
     // Invitations
     func insertInvitation(_ invitation: Invitation) async throws

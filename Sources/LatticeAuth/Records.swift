@@ -71,6 +71,9 @@ public struct TokenRecord: Sendable, Hashable, Codable {
         case session
         /// A bot's token: bound to one workspace and a set of capabilities.
         case bot
+        /// A one-time sign-in link (`lattice admin signin-link`): accepted only by `/signin`,
+        /// which uses it up; refused everywhere else.
+        case signin
     }
 
     /// `t_` + 16 hex digits; the public half of the token string.

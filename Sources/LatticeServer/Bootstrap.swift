@@ -22,10 +22,12 @@ public enum Bootstrap {
                                                target: admin.id, detail: "first start: admin"))
         try await store.appendAudit(AuditEntry(at: now, actorID: admin.id, action: "workspace.create",
                                                workspaceID: demoWorkspace, target: demoWorkspace, detail: "first start"))
+        // The credential is printed once, inside the link (scripts may also use it as a token
+        // until it expires); a new link later comes from `lattice admin signin-link`.
         return """
             lattice: first start: created the admin user 'admin' (\(admin.id)) and the workspace '\(demoWorkspace)'
-            lattice: sign in at \(baseURL)/signin?token=\(token)
-            lattice: admin token (valid 24 hours, shown once): \(token)
+            lattice: sign in at \(baseURL)/signin?token=\(token) (valid 24 hours, shown once; the token in it is an admin API token until then)
+            lattice: a new sign-in link later: lattice admin signin-link
             """
     }
 }

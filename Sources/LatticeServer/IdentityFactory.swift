@@ -25,6 +25,16 @@ public enum IdentityFactory {
         return (secret, record)
     }
 
+    /// How long a `lattice admin signin-link` link is valid by default.
+    public static let signInLinkLifetime: TimeInterval = 15 * 60
+
+    /// A one-time sign-in link's token for `userID` (every scope: the session it becomes is
+    /// still limited by the user's roles).
+    public static func signInLink(for userID: String, expiresIn: TimeInterval = signInLinkLifetime,
+                                  now: Date = Date()) -> (token: TokenString, record: TokenRecord) {
+        token(for: userID, kind: .signin, scopes: Set(TokenScope.allCases), label: "sign-in link", expiresIn: expiresIn, now: now)
+    }
+
     /// A browser session token for `userID` (30 days).
     public static func session(for userID: String, scopes: Set<TokenScope> = Set(TokenScope.allCases),
                                workspaceID: String? = nil, label: String = "browser", now: Date = Date()) -> (token: TokenString, record: TokenRecord) {

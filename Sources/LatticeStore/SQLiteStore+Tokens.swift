@@ -28,6 +28,14 @@ extension SQLiteStore {
         }
     }
 
+    public func consumeToken(id: String, at: Date) async throws -> Bool {
+        try await identityWrite { db in
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                           arguments: [at.storeMillis, id])
+            return db.changesCount == 1
+        }
+    }
+
     static func insertToken(_ token: TokenRecord, _ db: Database) throws {
         let missing = token.workspaceID.map { "\(token.userID) or \($0)" } ?? token.userID
         let arguments = try IdentityRows.arguments(token)

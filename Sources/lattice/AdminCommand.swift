@@ -19,7 +19,7 @@ struct AdminCommand: AsyncParsableCommand {
             apply at once.
             """,
         subcommands: [AdminInitCommand.self, AdminUserCommand.self, AdminWorkspaceCommand.self, AdminMemberCommand.self,
-                      AdminTokenCommand.self, AdminInviteCommand.self, AdminAuditCommand.self]
+                      AdminTokenCommand.self, AdminInviteCommand.self, AdminSignInLinkCommand.self, AdminAuditCommand.self]
     )
 }
 

@@ -41,11 +41,13 @@ public final class AccessControl: Sendable {
         case revoked = "revoked token"
         case noUser = "token without user"
         case storeFailed = "store unavailable"
+        case signInLinkOnly = "sign-in link used outside /signin"
     }
 
     /// The principal behind `credential` at `now`: the token exists, its secret matches, it is
-    /// neither expired nor revoked, and its user exists; roles loaded fresh from the store.
-    public func authenticate(_ credential: String?, now: Date = Date()) async -> Result<Principal, Refusal> {
+    /// neither expired nor revoked, and its user exists; roles loaded fresh from the store. A
+    /// sign-in link's token authenticates only `forSignIn` (the `/signin` page, which uses it up).
+    public func authenticate(_ credential: String?, now: Date = Date(), forSignIn: Bool = false) async -> Result<Principal, Refusal> {
         guard let credential, !credential.isEmpty else { return .failure(.missing) }
         guard let parsed = TokenString(parsing: credential), parsed.id.hasPrefix("t_") else { return .failure(.malformed) }
         do {
@@ -53,6 +55,7 @@ public final class AccessControl: Sendable {
             guard parsed.matches(token.secretHash) else { return .failure(.wrongSecret) }
             if token.revokedAt != nil { return .failure(.revoked) }
             guard token.isActive(at: now) else { return .failure(.expired) }
+            if token.kind == .signin && !forSignIn { return .failure(.signInLinkOnly) }
             guard let user = try await store.user(id: token.userID) else { return .failure(.noUser) }
             let roles = try await store.memberships(of: user.id)
             return .success(Principal(user: user, tokenID: token.id, scopes: token.scopes,

@@ -16,7 +16,7 @@ extension APICall {
         guard try await store.user(id: targetID) != nil else { throw APIError.notFound("no user \(targetID)") }
 
         let kindName = try body.string("kind") ?? "api"
-        guard let kind = TokenRecord.Kind(rawValue: kindName), kind != .session else {
+        guard let kind = TokenRecord.Kind(rawValue: kindName), kind == .api || kind == .bot else {
             throw APIError.badRequest("kind must be api or bot (sessions come from /signin)")
         }
         let scopes = try body.strings("scopes").map(Self.parseScopes) ?? p.scopes

@@ -34,7 +34,7 @@ struct SignIn: Sendable {
     /// Exchanges an api or session token for a new browser session of the same user, with
     /// no more scopes than the token had.
     private func withToken(_ token: String) async -> HTTPResponse {
-        switch await access.authenticate(token, now: call.now) {
+        switch await access.authenticate(token, now: call.now, forSignIn: true) {
         case .failure(let refusal):
             access.audit("signin.failed", actor: nil, target: TokenString(parsing: token)?.id, detail: "signin: \(refusal.rawValue)",
                          address: request.remoteAddress)
@@ -46,6 +46,13 @@ struct SignIn: Sendable {
                     access.audit("signin.failed", actor: principal.user.id, target: principal.tokenID, detail: "signin: bot token",
                                  address: request.remoteAddress)
                     return Self.page(.unauthorized, title: "Sign-in failed", body: "<p>Bot tokens cannot sign in to the web app.</p>")
+                }
+                // A sign-in link works once: of two uses, only the one that revokes it goes on.
+                if record.kind == .signin, try await !call.store.consumeToken(id: record.id, at: call.now) {
+                    access.audit("signin.failed", actor: principal.user.id, target: record.id, detail: "signin: link already used",
+                                 address: request.remoteAddress)
+                    return Self.page(.unauthorized, title: "Sign-in failed",
+                                     body: "<p>This sign-in link is not valid (unknown, expired or revoked). Ask for a new one.</p>")
                 }
                 let (session, sessionRecord) = IdentityFactory.session(for: principal.user.id, scopes: principal.scopes,
                                                                        workspaceID: principal.tokenWorkspace, now: call.now)

@@ -297,6 +297,45 @@ struct APITests {
         #expect(try t.call("GET", "/api/me", token: user.token).status == 200)
     }
 
+    @Test("lattice admin signin-link: a one-time link that signs in through /signin, once, and is no token anywhere else")
+    func signInLink() async throws {
+        let t = try APITestSupport()
+        let (status, out, err) = try await t.admin(["signin-link", "--base-url", "http://127.0.0.1:\(t.server.port)"])
+        #expect(status == 0, "\(err)")
+        let link = out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(link.hasPrefix("http://127.0.0.1:\(t.server.port)/signin?token=lat_t_"), "\(link)")
+        let token = String(try #require(link.split(separator: "=", maxSplits: 1).last))
+        // Not a credential for the API or the WebSocket.
+        #expect(try t.call("GET", "/api/me", token: token).status == 401)
+        let socket = try RawWebSocket(port: t.server.port, timeout: 5)
+        try socket.write(RawWebSocket.handshakeRequest(path: "/ws", headers: [
+            ("Sec-WebSocket-Protocol", "lattice.v1"), ("Authorization", "Bearer \(token)")]))
+        #expect(try socket.readHTTPResponse().status == 401)
+        // Signs the administrator in, once.
+        let first = try t.call("GET", "/signin?token=\(token)")
+        #expect(first.status == 303)
+        let pair = try #require(first.headers["set-cookie"]?.split(separator: ";").first.map(String.init))
+        let me = try t.call("GET", "/api/me", cookie: pair)
+        #expect(me.status == 200)
+        #expect((me.json["user"] as? [String: Any])?["name"] as? String == "admin", "\(me.text)")
+        let again = try t.call("GET", "/signin?token=\(token)")
+        #expect(again.status == 401)
+        #expect(again.headers["set-cookie"] == nil)
+        // For another person; a bot is refused.
+        let editor = try await t.member("editor", name: "link-person")
+        let (otherStatus, otherOut, _) = try await t.admin(["signin-link", "--user", editor.userID])
+        #expect(otherStatus == 0)
+        let other = String(otherOut.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "?").last ?? "")
+        #expect(try t.call("GET", "/signin?\(other)").status == 303)
+        let bot = try await t.member("editor", name: "link-bot", extra: ["--bot"])
+        let (botStatus, _, botErr) = try await t.admin(["signin-link", "--user", bot.userID])
+        #expect(botStatus != 0)
+        #expect(botErr.contains("is a bot"), "\(botErr)")
+        // A sign-in link cannot be made through the API.
+        let viaAPI = try t.call("POST", "/api/tokens", token: t.admin, json: ["kind": "signin"])
+        #expect(viaAPI.status == 400)
+    }
+
     @Test("sign-in with an invitation link creates the user and the session")
     func signInInvitation() async throws {
         let t = try APITestSupport()

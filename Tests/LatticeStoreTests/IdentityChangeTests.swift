@@ -6,12 +6,12 @@ import Testing
 
 /// The change log the v3 triggers fill, which servers poll to apply changes made elsewhere.
 @Suite struct IdentityChangeTests {
-    static func subjects(_ store: SQLiteStore, after: Int64 = 0) async throws -> [IdentityChange.Subject] {
+    static func subjects(_ store: any IdentityStore, after: Int64 = 0) async throws -> [IdentityChange.Subject] {
         try await store.identityChanges(after: after, limit: 1000).map(\.subject)
     }
 
-    @Test func membershipChangesAreRecordedForTheUser() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func membershipChangesAreRecordedForTheUser(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await store.createUser(sampleUser("u_owner"))
             try await store.createUser(sampleUser("u_ada"))
             #expect(try await store.identityChangeHead() == 0, "creating users changes no live session")

@@ -23,6 +23,20 @@ func withStore<T>(_ options: SQLiteStoreOptions = SQLiteStoreOptions(),
     }
 }
 
+/// The identity store adapters the shared contract tests run on.
+enum IdentityStoreKind: String, CaseIterable, CustomStringConvertible {
+    case memory, sqlite
+    var description: String { rawValue }
+}
+
+/// A fresh identity store of `kind` (SQLite: in a fresh directory, closed and removed afterwards).
+func withIdentityStore<T>(_ kind: IdentityStoreKind, _ body: (any IdentityStore) async throws -> T) async throws -> T {
+    switch kind {
+    case .memory: return try await body(MemoryIdentityStore())
+    case .sqlite: return try await withStore { store, _ in try await body(store) }
+    }
+}
+
 func databasePath(_ directory: String) -> String {
     (directory as NSString).appendingPathComponent("lattice.sqlite")
 }

@@ -5,13 +5,13 @@ import Testing
 
 @Suite struct TokenInvitationTests {
     /// A workspace `ws` owned by `u_owner`.
-    static func seed(_ store: SQLiteStore) async throws {
+    static func seed(_ store: any IdentityStore) async throws {
         try await store.createUser(sampleUser("u_owner"))
         try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_owner")
     }
 
-    @Test func tokensAreStoredAndRevokedOnce() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func tokensAreStoredAndRevokedOnce(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await Self.seed(store)
             let api = sampleToken("t_api", user: "u_owner")
             let bot = sampleToken("t_bot", user: "u_owner", workspace: "ws", at: t0.addingTimeInterval(1))
@@ -34,8 +34,25 @@ import Testing
         }
     }
 
-    @Test func anInvitationIsAcceptedOnce() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func aOneTimeTokenIsConsumedOnce(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
+            try await Self.seed(store)
+            try await store.insertToken(sampleToken("t_once", user: "u_owner"))
+            let head = try await store.identityChangeHead()
+            // Of many concurrent uses, exactly one consumes it.
+            let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for n in 0..<8 { group.addTask { try await store.consumeToken(id: "t_once", at: t0.addingTimeInterval(Double(n))) } }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(wins == 1)
+            #expect(try await store.token(id: "t_once")?.revokedAt != nil)
+            #expect(try await store.consumeToken(id: "t_none", at: t0) == false)
+            #expect(try await store.identityChanges(after: head, limit: 10).map(\.subject) == [.token("t_once")])
+        }
+    }
+
+    @Test(arguments: IdentityStoreKind.allCases) func anInvitationIsAcceptedOnce(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await Self.seed(store)
             try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"))
             #expect(try await store.invitations(of: "ws").map(\.id) == ["i_1"])
@@ -57,8 +74,8 @@ import Testing
         }
     }
 
-    @Test func expiredAndRevokedInvitationsChangeNothing() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func expiredAndRevokedInvitationsChangeNothing(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await Self.seed(store)
             try await store.insertInvitation(sampleInvitation("i_old", workspace: "ws", by: "u_owner", expiresIn: 60))
             try await store.insertInvitation(sampleInvitation("i_rev", workspace: "ws", by: "u_owner"))
@@ -86,8 +103,8 @@ import Testing
         }
     }
 
-    @Test func aFailingAcceptLeavesTheInvitationPending() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func aFailingAcceptLeavesTheInvitationPending(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await Self.seed(store)
             try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"))
             // newUser's id is taken: the whole accept rolls back.
@@ -112,8 +129,8 @@ import Testing
         }
     }
 
-    @Test func acceptingNeverLowersARole() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func acceptingNeverLowersARole(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await Self.seed(store)
             try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", role: .viewer, by: "u_owner"))
             let membership = try await store.acceptInvitation(id: "i_1", userID: "u_owner", newUser: nil,
@@ -123,8 +140,8 @@ import Testing
         }
     }
 
-    @Test func auditIsNewestFirstAndPagesPerWorkspace() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func auditIsNewestFirstAndPagesPerWorkspace(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             for i in 1...7 {
                 try await store.appendAudit(AuditEntry(at: t0.addingTimeInterval(Double(i)), actorID: "u_\(i)",
                                                        action: "member.add", workspaceID: i % 2 == 0 ? "even" : "odd",

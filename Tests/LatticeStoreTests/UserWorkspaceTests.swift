@@ -4,8 +4,8 @@ import LatticeStore
 import Testing
 
 @Suite struct UserWorkspaceTests {
-    @Test func usersAreStoredAndRead() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func usersAreStoredAndRead(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             let ada = User(id: "u_ada", name: "Ada", kind: .user, isAdmin: true, createdAt: t0)
             let bot = User(id: "u_bot", name: "Bot", kind: .bot, isAdmin: false, createdAt: t0.addingTimeInterval(1.5))
             try await store.createUser(ada)
@@ -20,8 +20,8 @@ import Testing
         }
     }
 
-    @Test func creatingAWorkspaceMakesItsOwner() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func creatingAWorkspaceMakesItsOwner(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             try await store.createUser(sampleUser("u_1"))
             let workspace = Workspace(id: "ws", name: "Work", createdAt: t0)
             try await store.createWorkspace(workspace, owner: "u_1")
@@ -43,8 +43,8 @@ import Testing
         }
     }
 
-    @Test func rolesChangeButTheLastOwnerStays() async throws {
-        try await withStore { store, _ in
+    @Test(arguments: IdentityStoreKind.allCases) func rolesChangeButTheLastOwnerStays(kind: IdentityStoreKind) async throws {
+        try await withIdentityStore(kind) { store in
             for id in ["u_1", "u_2", "u_3"] { try await store.createUser(sampleUser(id)) }
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_1")
             try await store.setRole(.editor, of: "u_2", in: "ws")

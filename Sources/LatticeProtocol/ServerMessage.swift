@@ -45,8 +45,24 @@ public enum EventEncoder {
     }
 }
 
-/// Encoders for every server → client message. Each appends one JSON object to `buffer`.
-public enum ServerMessage {
+/// A server → client message, decoded (`decode(_:)`, what a client reads) or to be encoded
+/// (`encode(into:)`). The static functions below are the encoders themselves, called directly
+/// by the server so that nothing is built on its hot paths; `encode(into:)` goes through them.
+/// A `type` this version does not know decodes as `unknown` (clients ignore it).
+public enum ServerMessage: Sendable, Hashable {
+    case welcome(Welcome)
+    case ok(OK)
+    /// An `error`: a refused request (or a message the server could not read).
+    case error(ProtocolError)
+    case event(Event)
+    case recovered(Recovered)
+    case presence(Presence)
+    case presenceDiff(PresenceDiff)
+    case unsubscribed(Unsubscribed)
+    case snapshot(Snapshot)
+    /// A message of a type this version does not know; its `type` as sent.
+    case unknown(type: String)
+
     /// One connection's entry in a stream's presence: its session id and its state (a JSON object).
     public struct Meta: Sendable, Hashable {
         /// The connection's session id (the `session` of its `welcome`).

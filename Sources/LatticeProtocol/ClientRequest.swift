@@ -491,7 +491,8 @@ private struct RequestDecoder {
 // MARK: - Encoding (clients, tests, tools)
 
 extension ClientRequest {
-    /// Writes the request as lattice.v1 JSON (what a client sends).
+    /// Writes the request as lattice.v1 JSON (what a client sends): the one encoder of
+    /// requests, so that clients never build request text by hand. `decode` reads it back.
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":")
         buffer.writeJSONString(type)
@@ -527,5 +528,12 @@ extension ClientRequest {
             break
         }
         buffer.writeStaticString("}")
+    }
+
+    /// The request as a new buffer (what a client sends as one text message).
+    public var encoded: ByteBuffer {
+        var buffer = ByteBuffer()
+        encode(into: &buffer)
+        return buffer
     }
 }

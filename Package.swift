@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "LatticeServer",
                 "LatticeClient",
+                "LatticeProtocol",
                 "LatticeCRDT",
                 "LatticeAuth",
                 "LatticeStore",
@@ -161,6 +162,7 @@ let package = Package(
                 "CZlib",
                 "LatticeWebSocket",
                 "LatticeClient",
+                "LatticeProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -104,6 +104,17 @@ public enum ClientRequest: Sendable, Hashable {
         }
     }
 
+    /// The same request with another `id` (a client numbers its requests as it sends them).
+    public func with(id: RequestID?) -> ClientRequest {
+        switch self {
+        case .subscribe(var r): r.id = id; return .subscribe(r)
+        case .unsubscribe(var r): r.id = id; return .unsubscribe(r)
+        case .publish(var r): r.id = id; return .publish(r)
+        case .presenceSet(var r): r.id = id; return .presenceSet(r)
+        case .ping(var r): r.id = id; return .ping(r)
+        }
+    }
+
     /// The stream the request is about (all but `ping`).
     public var stream: StreamName? {
         switch self {

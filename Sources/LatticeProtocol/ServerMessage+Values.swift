@@ -35,6 +35,12 @@ extension ServerMessage {
             self.epoch = epoch
             self.offset = offset
         }
+
+        /// `epoch` and `offset` together, when both are present (a subscribe's or publish's answer).
+        public var position: StreamCursor? {
+            guard let epoch, let offset else { return nil }
+            return StreamCursor(epoch: epoch, offset: offset)
+        }
     }
 
     /// `event`: one event of a subscribed stream; `data` is the publisher's JSON, verbatim.
@@ -52,6 +58,9 @@ extension ServerMessage {
             self.key = key
             self.data = data
         }
+
+        /// The event's position in its stream.
+        public var position: StreamCursor { StreamCursor(epoch: epoch, offset: offset) }
     }
 
     /// `recovered`: the answer to a resume; `recovered: false` means history was lost.

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import LatticeClient
+import LatticeProtocol
 import Testing
 
 /// Helpers for the client tests.
@@ -84,13 +85,13 @@ struct SessionTests {
         do {
             try await session.publish("run/r1", data: "{}")
         } catch let error as LatticeClientError {
-            #expect(error.code == "not_publishable")
+            #expect(error.code == .notPublishable)
         }
         do {
             _ = try await session.subscribe("channel/acme")
             Issue.record("invalid stream accepted")
         } catch let error as LatticeClientError {
-            #expect(error.code == "invalid_stream")
+            #expect(error.code == .invalidStream)
         }
 
         // Interleaved successes and failures, all in flight together.
@@ -110,7 +111,7 @@ struct SessionTests {
                             try await session.publish("doc/d\(i)", data: "1")
                             return (i, "unexpected ok")
                         } catch let e as LatticeClientError {
-                            return (i, e.code ?? "no code")
+                            return (i, e.code?.rawValue ?? "no code")
                         }
                     }
                 }
@@ -138,19 +139,19 @@ struct SessionTests {
         #expect(offsets == Array(start.offset + 1...start.offset + datas.count))
         #expect(await collector.wait { items in items.filter { if case .event = $0 { true } else { false } }.count == datas.count })
         let events = await collector.items.compactMap { if case .event(let e) = $0 { e } else { nil } }
-        #expect(events.map(\.data) == datas)
+        #expect(events.map(\.data.text) == datas)
         #expect(events.map(\.offset) == offsets)
 
         try await consumer.setPresence(channel, state: #"{"status":"reading"}"#)
         let welcome = try #require(await consumer.welcome)
         let deadline = ContinuousClock.now + .seconds(20)
-        var metas: [PresenceMember.Meta] = []
+        var metas: [ServerMessage.Meta] = []
         while ContinuousClock.now < deadline {
             metas = await consumer.presence(of: channel).flatMap(\.metas)
-            if metas.contains(where: { $0.conn == welcome.session && $0.state.contains("reading") }) { break }
+            if metas.contains(where: { $0.conn == welcome.session && $0.state.text.contains("reading") }) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(metas.contains(where: { $0.conn == welcome.session && $0.state.contains("reading") }), "presence: \(metas)")
+        #expect(metas.contains(where: { $0.conn == welcome.session && $0.state.text.contains("reading") }), "presence: \(metas)")
 
         try await consumer.unsubscribe(channel)
         await task.value  // the events stream finishes on unsubscribe

@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "LatticeStore",
             dependencies: [
-                "LatticeAuth", "LatticeStreams",
+                "LatticeAuth", "LatticeStreams", "LatticeProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -132,7 +132,7 @@ let package = Package(
         .testTarget(
             name: "LatticeStoreTests",
             dependencies: [
-                "LatticeStore", "LatticeAuth", "LatticeStreams",
+                "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -50,10 +50,10 @@ public enum SubscriptionEvent: Sendable, Hashable {
     /// One event; never a duplicate of an earlier one of the same epoch.
     case event(ServerMessage.Event)
     /// A resume (after a reconnect, or a `subscribe(since:)`) was gapless: the missed events follow.
-    case resumed(StreamCursor)
+    case resumed(StreamPosition)
     /// A resume was not gapless (`recovered: false`): history was lost. Refetch the resource's
     /// state; live events follow from after this position (the stream's current epoch and last offset).
-    case reset(StreamCursor)
+    case reset(StreamPosition)
     /// The full presence of the stream (after every subscribe, including resubscribes).
     case presence([ServerMessage.Member])
     /// A presence change; apply it to the last full state (the session also keeps it: `presence(of:)`).
@@ -66,7 +66,7 @@ public enum SubscriptionEvent: Sendable, Hashable {
 public struct LatticeSubscription: Sendable {
     public let stream: String
     /// The stream's epoch and last offset when the subscription was made (from the `ok`).
-    public let start: StreamCursor?
+    public let start: StreamPosition?
     public let events: AsyncStream<SubscriptionEvent>
 }
 
@@ -148,7 +148,7 @@ public actor LatticeSession {
     private struct Subscription {
         var continuation: AsyncStream<SubscriptionEvent>.Continuation
         /// The last event's position (or the subscribe `ok`'s, or a reset's).
-        var position: StreamCursor?
+        var position: StreamPosition?
         /// The server has answered `ok`: it is resubscribed after a reconnect.
         var confirmed = false
         var presenceState: RawJSON?
@@ -236,7 +236,7 @@ public actor LatticeSession {
 
     /// Publishes `data` (one JSON value, as text: sent verbatim) and returns its position.
     @discardableResult
-    public func publish(_ stream: String, data: String, key: String? = nil) async throws -> StreamCursor {
+    public func publish(_ stream: String, data: String, key: String? = nil) async throws -> StreamPosition {
         let name = try Self.streamName(stream)
         guard let value = RawJSON(validating: data) else {
             throw LatticeClientError.refused(ProtocolError(.badJSON, "data is not one JSON value", stream: name))
@@ -250,7 +250,7 @@ public actor LatticeSession {
 
     /// Subscribes to `stream`; with `since`, resumes after that position (a `.resumed` or
     /// `.reset` event comes first). The events stream finishes on `unsubscribe`, `close`, or failure.
-    public func subscribe(_ stream: String, since: StreamCursor? = nil) async throws -> LatticeSubscription {
+    public func subscribe(_ stream: String, since: StreamPosition? = nil) async throws -> LatticeSubscription {
         guard !closed else { throw LatticeClientError.closed }
         let name = try Self.streamName(stream)
         guard subscriptions[stream] == nil else {
@@ -303,7 +303,7 @@ public actor LatticeSession {
     }
 
     /// The position of the last event delivered on `stream` (what a resume would start from).
-    public func position(of stream: String) -> StreamCursor? {
+    public func position(of stream: String) -> StreamPosition? {
         subscriptions[stream]?.position
     }
 
@@ -505,7 +505,7 @@ public actor LatticeSession {
         case .recovered(let recovered):
             let stream = recovered.stream.name
             guard var sub = subscriptions[stream] else { return }
-            let position = StreamCursor(epoch: recovered.epoch, offset: recovered.offset)
+            let position = recovered.position
             if recovered.recovered {
                 sub.continuation.yield(.resumed(position))
             } else {

@@ -5,18 +5,6 @@ public enum ProtocolVersion {
     public static let v1 = "lattice.v1"
 }
 
-/// A position in a stream: the client has seen every event up to and including `offset`
-/// of history `epoch` (offset 0: nothing seen).
-public struct StreamCursor: Sendable, Hashable {
-    public var epoch: String
-    public var offset: Int
-
-    public init(epoch: String, offset: Int) {
-        self.epoch = epoch
-        self.offset = offset
-    }
-}
-
 /// A lattice.v1 request from a client, decoded from one text message.
 public enum ClientRequest: Sendable, Hashable {
     case subscribe(Subscribe)
@@ -30,11 +18,11 @@ public enum ClientRequest: Sendable, Hashable {
         public var id: RequestID?
         public var stream: StreamName
         /// Resume after this position (never together with `snapshot`).
-        public var since: StreamCursor?
+        public var since: StreamPosition?
         /// Ask for a snapshot then live events (documents; reserved).
         public var snapshot: Bool
 
-        public init(id: RequestID? = nil, stream: StreamName, since: StreamCursor? = nil, snapshot: Bool = false) {
+        public init(id: RequestID? = nil, stream: StreamName, since: StreamPosition? = nil, snapshot: Bool = false) {
             self.id = id
             self.stream = stream
             self.since = since
@@ -399,7 +387,7 @@ private struct RequestDecoder {
             }
             snapshot = raw[slots.snapshot.range.lowerBound] == UInt8(ascii: "t")
         }
-        var since: StreamCursor?
+        var since: StreamPosition?
         if slots.since.present {
             switch readSince() {
             case .success(let position): since = position
@@ -412,7 +400,7 @@ private struct RequestDecoder {
         return .success(.subscribe(.init(id: id, stream: stream!, since: since, snapshot: snapshot)))
     }
 
-    func readSince() -> Result<StreamCursor, ProtocolError> {
+    func readSince() -> Result<StreamPosition, ProtocolError> {
         let since = slots.since
         guard since.kind == .object else {
             return .failure(ProtocolError(.wrongType, "field 'since' must be an object {\"epoch\": string, \"offset\": integer}, not \(since.kind.name)", id: id, stream: stream))
@@ -430,7 +418,7 @@ private struct RequestDecoder {
                 offset.record(range, kind)
             }
         }
-        func failure(_ code: ErrorCode, _ text: String) -> Result<StreamCursor, ProtocolError> {
+        func failure(_ code: ErrorCode, _ text: String) -> Result<StreamPosition, ProtocolError> {
             .failure(ProtocolError(code, text, id: id, stream: stream))
         }
         if epoch.duplicate { return failure(.duplicateField, "field 'since.epoch' appears more than once") }
@@ -443,7 +431,7 @@ private struct RequestDecoder {
         guard offset.kind == .number, let value = nonNegativeInteger(offset.range) else {
             return failure(.wrongType, "field 'since.offset' must be an integer from 0 to \(Int.max), not \(offset.kind == .number ? String(buffer: slice(offset.range)) : offset.kind.name)")
         }
-        return .success(StreamCursor(epoch: string(epoch), offset: value))
+        return .success(StreamPosition(epoch: StreamEpoch(string(epoch)), offset: UInt64(value)))
     }
 
     /// Digits only (no sign, fraction or exponent), at most `Int.max`.
@@ -519,7 +507,7 @@ extension ClientRequest {
         case .subscribe(let r):
             if let since = r.since {
                 buffer.writeStaticString(",\"since\":{\"epoch\":")
-                buffer.writeJSONString(since.epoch)
+                buffer.writeJSONString(since.epoch.rawValue)
                 buffer.writeStaticString(",\"offset\":")
                 buffer.writeJSONInteger(since.offset)
                 buffer.writeStaticString("}")

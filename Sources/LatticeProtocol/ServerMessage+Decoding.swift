@@ -127,6 +127,33 @@ private struct ObjectReader {
         return value
     }
 
+    /// A stream offset: an integer from 0 to `UInt64.max` (digits only).
+    func offset(_ name: String = "offset") throws(ProtocolError) -> UInt64 {
+        try offset(name, try required(name, "integer ≥ 0"))
+    }
+
+    func optionalOffset(_ name: String = "offset") throws(ProtocolError) -> UInt64? {
+        guard let slot = try slot(name) else { return nil }
+        return try offset(name, slot)
+    }
+
+    func offset(_ name: String, _ slot: (range: Range<Int>, kind: JSONValueKind)) throws(ProtocolError) -> UInt64 {
+        try expect(name, slot, .number)
+        var value: UInt64 = 0
+        for i in slot.range {
+            let digit = raw[i] &- UInt8(ascii: "0")
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+            guard digit < 10, !o1, !o2 else {
+                throw fail(.wrongType, "field '\(path)\(name)' must be an integer from 0 to \(UInt64.max), not \(slice(slot.range))")
+            }
+            value = sum
+        }
+        return value
+    }
+
+    func epoch(_ name: String = "epoch") throws(ProtocolError) -> StreamEpoch { StreamEpoch(try string(name)) }
+
     func rawValue(_ name: String) throws(ProtocolError) -> RawJSON {
         slice(try required(name, "any JSON value").range)
     }
@@ -235,18 +262,18 @@ private struct MessageReader {
                 heartbeatSeconds: try m.integer("heartbeatSeconds")))
         case "ok":
             return .ok(ServerMessage.OK(
-                id: try m.requestID(), stream: try m.optionalStream(), epoch: try m.optionalString("epoch"),
-                offset: try m.optionalInteger("offset")))
+                id: try m.requestID(), stream: try m.optionalStream(), epoch: try m.optionalString("epoch").map { StreamEpoch($0) },
+                offset: try m.optionalOffset()))
         case "error":
             return .error(ProtocolError(
                 ErrorCode(rawValue: try m.string("code")), try m.string("message"), id: try m.requestID(), stream: try m.optionalStream()))
         case "event":
             return .event(ServerMessage.Event(
-                stream: try m.stream(), epoch: try m.string("epoch"), offset: try m.integer("offset"),
+                stream: try m.stream(), epoch: try m.epoch(), offset: try m.offset(),
                 key: try m.optionalString("key"), data: try m.rawValue("data")))
         case "recovered":
             return .recovered(ServerMessage.Recovered(
-                stream: try m.stream(), recovered: try m.bool("recovered"), epoch: try m.string("epoch"), offset: try m.integer("offset")))
+                stream: try m.stream(), recovered: try m.bool("recovered"), epoch: try m.epoch(), offset: try m.offset()))
         case "presence":
             return .presence(ServerMessage.Presence(stream: try m.stream(), members: try m.members("members")))
         case "presence.diff":
@@ -257,7 +284,7 @@ private struct MessageReader {
                 stream: try m.stream(), code: ErrorCode(rawValue: try m.string("code")), message: try m.string("message")))
         case "snapshot":
             return .snapshot(ServerMessage.Snapshot(
-                stream: try m.stream(), epoch: try m.string("epoch"), offset: try m.integer("offset"), data: try m.rawValue("data")))
+                stream: try m.stream(), epoch: try m.epoch(), offset: try m.offset(), data: try m.rawValue("data")))
         case let type:
             return .unknown(type: type)
         }

@@ -26,10 +26,10 @@ extension ServerMessage {
     public struct OK: Sendable, Hashable {
         public var id: RequestID?
         public var stream: StreamName?
-        public var epoch: String?
-        public var offset: Int?
+        public var epoch: StreamEpoch?
+        public var offset: UInt64?
 
-        public init(id: RequestID? = nil, stream: StreamName? = nil, epoch: String? = nil, offset: Int? = nil) {
+        public init(id: RequestID? = nil, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil) {
             self.id = id
             self.stream = stream
             self.epoch = epoch
@@ -37,21 +37,21 @@ extension ServerMessage {
         }
 
         /// `epoch` and `offset` together, when both are present (a subscribe's or publish's answer).
-        public var position: StreamCursor? {
+        public var position: StreamPosition? {
             guard let epoch, let offset else { return nil }
-            return StreamCursor(epoch: epoch, offset: offset)
+            return StreamPosition(epoch: epoch, offset: offset)
         }
     }
 
     /// `event`: one event of a subscribed stream; `data` is the publisher's JSON, verbatim.
     public struct Event: Sendable, Hashable {
         public var stream: StreamName
-        public var epoch: String
-        public var offset: Int
+        public var epoch: StreamEpoch
+        public var offset: UInt64
         public var key: String?
         public var data: RawJSON
 
-        public init(stream: StreamName, epoch: String, offset: Int, key: String? = nil, data: RawJSON) {
+        public init(stream: StreamName, epoch: StreamEpoch, offset: UInt64, key: String? = nil, data: RawJSON) {
             self.stream = stream
             self.epoch = epoch
             self.offset = offset
@@ -60,22 +60,25 @@ extension ServerMessage {
         }
 
         /// The event's position in its stream.
-        public var position: StreamCursor { StreamCursor(epoch: epoch, offset: offset) }
+        public var position: StreamPosition { StreamPosition(epoch: epoch, offset: offset) }
     }
 
     /// `recovered`: the answer to a resume; `recovered: false` means history was lost.
     public struct Recovered: Sendable, Hashable {
         public var stream: StreamName
         public var recovered: Bool
-        public var epoch: String
-        public var offset: Int
+        public var epoch: StreamEpoch
+        public var offset: UInt64
 
-        public init(stream: StreamName, recovered: Bool, epoch: String, offset: Int) {
+        public init(stream: StreamName, recovered: Bool, epoch: StreamEpoch, offset: UInt64) {
             self.stream = stream
             self.recovered = recovered
             self.epoch = epoch
             self.offset = offset
         }
+
+        /// The stream's position after the resume.
+        public var position: StreamPosition { StreamPosition(epoch: epoch, offset: offset) }
     }
 
     /// `presence`: a stream's full presence.
@@ -127,11 +130,11 @@ extension ServerMessage {
     /// `snapshot`: a stream's state after every event up to and including `offset`.
     public struct Snapshot: Sendable, Hashable {
         public var stream: StreamName
-        public var epoch: String
-        public var offset: Int
+        public var epoch: StreamEpoch
+        public var offset: UInt64
         public var data: RawJSON
 
-        public init(stream: StreamName, epoch: String, offset: Int, data: RawJSON) {
+        public init(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON) {
             self.stream = stream
             self.epoch = epoch
             self.offset = offset

@@ -41,9 +41,9 @@ struct TailCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
-        var position: StreamCursor?
+        var position: StreamPosition?
         if let since {
-            guard let p = StreamCursor(cliText: since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
+            guard let p = StreamPosition(cliText: since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
             position = p
         }
         let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved()))
@@ -96,7 +96,7 @@ struct TailCommand: AsyncParsableCommand {
             switch item {
             case .event(let e):
                 if json {
-                    var line = "{\"stream\":\(RawJSON(string: e.stream.name)),\"epoch\":\(RawJSON(string: e.epoch)),\"offset\":\(e.offset)"
+                    var line = "{\"stream\":\(RawJSON(string: e.stream.name)),\"epoch\":\(RawJSON(string: e.epoch.rawValue)),\"offset\":\(e.offset)"
                     if let key = e.key { line += ",\"key\":\(RawJSON(string: key))" }
                     printLine(line + ",\"data\":\(e.data)}")
                 } else {
@@ -104,7 +104,7 @@ struct TailCommand: AsyncParsableCommand {
                 }
             case .reset(let p):
                 if json {
-                    printLine("{\"reset\":true,\"stream\":\(RawJSON(string: stream)),\"epoch\":\(RawJSON(string: p.epoch)),\"offset\":\(p.offset)}")
+                    printLine("{\"reset\":true,\"stream\":\(RawJSON(string: stream)),\"epoch\":\(RawJSON(string: p.epoch.rawValue)),\"offset\":\(p.offset)}")
                 } else {
                     printLine("# reset: resume was not gapless (history lost); continuing live after \(p.cliText)")
                 }
@@ -160,7 +160,7 @@ struct PublishCommand: AsyncParsableCommand {
             let position = try await session.publish(stream, data: data, key: key)
             await session.close()
             if json {
-                printLine("{\"epoch\":\(RawJSON(string: position.epoch)),\"offset\":\(position.offset)}")
+                printLine("{\"epoch\":\(RawJSON(string: position.epoch.rawValue)),\"offset\":\(position.offset)}")
             } else {
                 printLine("offset \(position.offset) epoch \(position.epoch)")
             }
@@ -172,20 +172,20 @@ struct PublishCommand: AsyncParsableCommand {
     }
 }
 
-extension StreamCursor {
+extension StreamPosition {
     /// Parses `EPOCH:OFFSET`, how the client tools show a position (the epoch may itself hold
     /// colons; the last one separates).
     init?(cliText text: String) {
-        guard let colon = text.lastIndex(of: ":"), let offset = Int(text[text.index(after: colon)...]), offset >= 0 else {
+        guard let colon = text.lastIndex(of: ":"), let offset = UInt64(text[text.index(after: colon)...]) else {
             return nil
         }
         let epoch = String(text[..<colon])
         guard !epoch.isEmpty else { return nil }
-        self.init(epoch: epoch, offset: offset)
+        self.init(epoch: StreamEpoch(epoch), offset: offset)
     }
 
     /// `EPOCH:OFFSET`.
-    var cliText: String { "\(epoch):\(offset)" }
+    var cliText: String { "\(epoch.rawValue):\(offset)" }
 }
 
 /// Runs `handler` (on a dispatch queue) when one of `signals` arrives; the signals'

@@ -49,6 +49,13 @@ import Testing
             return n.intValue
         }
         func optionalInt(_ key: String) throws -> Int? { has(key) ? try int(key) : nil }
+        func offset(_ key: String = "offset") throws -> UInt64 {
+            guard let n = values[key] as? NSNumber, n.int64Value >= 0 else { throw VectorError(description: "\(vector): '\(key)' must be an offset") }
+            return UInt64(n.int64Value)
+        }
+        func optionalOffset() throws -> UInt64? { has("offset") ? try offset() : nil }
+        func epoch() throws -> StreamEpoch { StreamEpoch(try string("epoch")) }
+        func optionalEpoch() throws -> StreamEpoch? { has("epoch") ? try epoch() : nil }
         func bool(_ key: String) throws -> Bool {
             guard let b = values[key] as? Bool else { throw VectorError(description: "\(vector): '\(key)' must be a boolean") }
             return b
@@ -88,13 +95,13 @@ import Testing
                                        maxStreamNameBytes: try limits.int("maxStreamNameBytes"), maxPresenceStateBytes: try limits.int("maxPresenceStateBytes")),
                 heartbeatSeconds: try f.int("heartbeatSeconds")))
         case "ok":
-            return .ok(.init(id: try f.id(), stream: try f.optionalStream(), epoch: try f.optionalString("epoch"), offset: try f.optionalInt("offset")))
+            return .ok(.init(id: try f.id(), stream: try f.optionalStream(), epoch: try f.optionalEpoch(), offset: try f.optionalOffset()))
         case "error":
             return .error(ProtocolError(ErrorCode(rawValue: try f.string("code")), try f.string("message"), id: try f.id(), stream: try f.optionalStream()))
         case "event":
-            return .event(.init(stream: try f.stream(), epoch: try f.string("epoch"), offset: try f.int("offset"), key: try f.optionalString("key"), data: try f.rawJSON("data")))
+            return .event(.init(stream: try f.stream(), epoch: try f.epoch(), offset: try f.offset(), key: try f.optionalString("key"), data: try f.rawJSON("data")))
         case "recovered":
-            return .recovered(.init(stream: try f.stream(), recovered: try f.bool("recovered"), epoch: try f.string("epoch"), offset: try f.int("offset")))
+            return .recovered(.init(stream: try f.stream(), recovered: try f.bool("recovered"), epoch: try f.epoch(), offset: try f.offset()))
         case "presence":
             return .presence(.init(stream: try f.stream(), members: try f.members("members")))
         case "presence.diff":
@@ -102,7 +109,7 @@ import Testing
         case "unsubscribed":
             return .unsubscribed(.init(stream: try f.stream(), code: ErrorCode(rawValue: try f.string("code")), message: try f.string("message")))
         case "snapshot":
-            return .snapshot(.init(stream: try f.stream(), epoch: try f.string("epoch"), offset: try f.int("offset"), data: try f.rawJSON("data")))
+            return .snapshot(.init(stream: try f.stream(), epoch: try f.epoch(), offset: try f.offset(), data: try f.rawJSON("data")))
         case let type:
             throw VectorError(description: "\(f.vector): unknown type \(type) without \"unknown\": true")
         }
@@ -114,7 +121,7 @@ import Testing
             let since = f.has("since") ? try f.object("since") : nil
             return .subscribe(.init(
                 id: try f.id(), stream: try f.stream(),
-                since: try since.map { StreamCursor(epoch: try $0.string("epoch"), offset: try $0.int("offset")) }, snapshot: try f.bool("snapshot")))
+                since: try since.map { StreamPosition(epoch: try $0.epoch(), offset: try $0.offset()) }, snapshot: try f.bool("snapshot")))
         case "unsubscribe": return .unsubscribe(.init(id: try f.id(), stream: try f.stream()))
         case "publish": return .publish(.init(id: try f.id(), stream: try f.stream(), data: try f.rawJSON("data"), key: try f.optionalString("key")))
         case "presence.set": return .presenceSet(.init(id: try f.id(), stream: try f.stream(), state: try f.rawJSON("state")))

@@ -18,6 +18,14 @@ func randomOffset(using rng: inout some RandomNumberGenerator) -> Int {
     Bool.random(using: &rng) ? Int.random(in: 0...1000, using: &rng) : Int.random(in: 0...Int.max, using: &rng)
 }
 
+func randomStreamOffset(using rng: inout some RandomNumberGenerator) -> UInt64 {
+    Bool.random(using: &rng) ? UInt64.random(in: 0...1000, using: &rng) : UInt64.random(in: 0...UInt64.max, using: &rng)
+}
+
+func randomEpoch(using rng: inout some RandomNumberGenerator) -> StreamEpoch {
+    StreamEpoch(randomString(maxLength: 16, using: &rng))
+}
+
 func randomIdentity(using rng: inout some RandomNumberGenerator) -> Identity {
     Identity(id: randomString(maxLength: 12, using: &rng), name: randomString(maxLength: 20, using: &rng),
              kind: Identity.Kind.allCases.randomElement(using: &rng)!)
@@ -60,19 +68,19 @@ func randomServerMessage(using rng: inout some RandomNumberGenerator) -> ServerM
     case 1:
         return .ok(.init(
             id: randomRequestID(using: &rng), stream: Bool.random(using: &rng) ? name : nil,
-            epoch: Bool.random(using: &rng) ? randomString(maxLength: 16, using: &rng) : nil,
-            offset: Bool.random(using: &rng) ? randomOffset(using: &rng) : nil))
+            epoch: Bool.random(using: &rng) ? randomEpoch(using: &rng) : nil,
+            offset: Bool.random(using: &rng) ? randomStreamOffset(using: &rng) : nil))
     case 2:
         return .error(ProtocolError(
             randomCode(using: &rng), randomString(maxLength: 40, using: &rng), id: randomRequestID(using: &rng),
             stream: Bool.random(using: &rng) ? name : nil))
     case 3:
         return .event(.init(
-            stream: name, epoch: randomString(maxLength: 16, using: &rng), offset: randomOffset(using: &rng),
+            stream: name, epoch: randomEpoch(using: &rng), offset: randomStreamOffset(using: &rng),
             key: Bool.random(using: &rng) ? randomString(maxLength: 16, using: &rng) : nil, data: json(&rng)))
     case 4:
-        return .recovered(.init(stream: name, recovered: Bool.random(using: &rng), epoch: randomString(maxLength: 16, using: &rng),
-                                offset: randomOffset(using: &rng)))
+        return .recovered(.init(stream: name, recovered: Bool.random(using: &rng), epoch: randomEpoch(using: &rng),
+                                offset: randomStreamOffset(using: &rng)))
     case 5:
         return .presence(.init(stream: name, members: randomMembers(using: &rng)))
     case 6:
@@ -81,7 +89,7 @@ func randomServerMessage(using rng: inout some RandomNumberGenerator) -> ServerM
     case 7:
         return .unsubscribed(.init(stream: name, code: randomCode(using: &rng), message: randomString(maxLength: 40, using: &rng)))
     case 8:
-        return .snapshot(.init(stream: name, epoch: randomString(maxLength: 16, using: &rng), offset: randomOffset(using: &rng),
+        return .snapshot(.init(stream: name, epoch: randomEpoch(using: &rng), offset: randomStreamOffset(using: &rng),
                                data: json(&rng)))
     default:
         var type = randomString(maxLength: 16, using: &rng)

@@ -20,7 +20,7 @@ struct ClientUnitTests {
             }
             #expect(e.data.text == data)
             #expect(e.key == "k\n")
-            #expect(e.position == StreamCursor(epoch: "e1", offset: 7))
+            #expect(e.position == StreamPosition(epoch: "e1", offset: 7))
         }
     }
 

@@ -47,10 +47,10 @@ enum ClientTestSupport {
 actor Collector {
     var items: [SubscriptionEvent] = []
     func add(_ item: SubscriptionEvent) { items.append(item) }
-    var offsets: [Int] {
+    var offsets: [UInt64] {
         items.compactMap { if case .event(let e) = $0 { e.offset } else { nil } }
     }
-    var lastOffset: Int? { offsets.last }
+    var lastOffset: UInt64? { offsets.last }
 
     static func start(_ subscription: LatticeSubscription) -> (Collector, Task<Void, Never>) {
         let collector = Collector()
@@ -134,9 +134,9 @@ struct SessionTests {
         let (collector, task) = Collector.start(sub)
 
         let datas = [#"{"text":"hi"}"#, #"{ "spaced" : [1, 2] }"#, "42", #""caf\u00e9""#, "null"]
-        var offsets: [Int] = []
+        var offsets: [UInt64] = []
         for d in datas { offsets.append(try await producer.publish(channel, data: d).offset) }
-        #expect(offsets == Array(start.offset + 1...start.offset + datas.count))
+        #expect(offsets == Array(start.offset + 1...start.offset + UInt64(datas.count)))
         #expect(await collector.wait { items in items.filter { if case .event = $0 { true } else { false } }.count == datas.count })
         let events = await collector.items.compactMap { if case .event(let e) = $0 { e } else { nil } }
         #expect(events.map(\.data.text) == datas)
@@ -206,7 +206,7 @@ struct SessionTests {
 
         let total = 300
         let publishing = Task {
-            var last = 0
+            var last: UInt64 = 0
             for i in 0..<total {
                 last = try await producer.publish(channel, data: "{\"i\":\(i)}").offset
                 if i % 10 == 0 { try await Task.sleep(for: .milliseconds(2)) }
@@ -218,7 +218,7 @@ struct SessionTests {
             await consumer.dropConnection()
         }
         let last = try await publishing.value
-        #expect(last == start + total)
+        #expect(last == start + UInt64(total))
         #expect(await collector.wait(upTo: 30) { items in
             items.contains { if case .event(let e) = $0 { e.offset == last } else { false } }
         }, "the consumer reached the last offset; statuses: \(statuses.value) server stderr: \(server.standardError)")

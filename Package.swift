@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "LatticeStore",
             dependencies: [
-                "LatticeAuth", "LatticeStreams",
+                "LatticeAuth", "LatticeStreams", "LatticeProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "LatticeServer",
                 "LatticeClient",
+                "LatticeProtocol",
                 "LatticeCRDT",
                 "LatticeAuth",
                 "LatticeStore",
@@ -138,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "LatticeStoreTests",
             dependencies: [
-                "LatticeStore", "LatticeAuth", "LatticeStreams",
+                "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
@@ -172,6 +173,7 @@ let package = Package(
                 "CZlib",
                 "LatticeWebSocket",
                 "LatticeClient",
+                "LatticeProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

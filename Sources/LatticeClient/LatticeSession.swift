@@ -1,13 +1,16 @@
 public import NIOCore
 public import NIOHTTP1
 public import NIOPosix
-import LatticeProtocol
+public import LatticeProtocol
 import LatticeWebSocket
 
 /// Why a `LatticeSession` call failed.
 public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The server answered `error` (`code` is the protocol's stable code).
-    case server(code: String, message: String, stream: String?)
+    /// The server answered `error` (`code` is the protocol's stable code), or ended a subscription (`unsubscribed`).
+    case server(code: ErrorCode, message: String, stream: String?)
+    /// The request failed the protocol's own checks before anything was sent (a malformed
+    /// stream name, data that is not one JSON value): what the server would have answered.
+    case refused(ProtocolError)
     /// No answer within the request timeout.
     case timeout
     /// The request was sent but the connection ended before its answer: it may or may not have taken effect.
@@ -19,16 +22,20 @@ public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertib
     /// A local check failed before anything was sent (e.g. a second `subscribe` to one stream).
     case invalid(String)
 
-    /// The server's error code, if the server refused the request.
-    public var code: String? {
-        if case .server(let code, _, _) = self { return code }
-        return nil
+    /// The protocol's error code, if the server (or the protocol's checks) refused the request.
+    public var code: ErrorCode? {
+        switch self {
+        case .server(let code, _, _): code
+        case .refused(let error): error.code
+        default: nil
+        }
     }
 
     public var description: String {
         switch self {
         case .server(let code, let message, let stream):
             return "\(code): \(message)" + (stream.map { " (stream \($0))" } ?? "")
+        case .refused(let error): return "\(error)"
         case .timeout: return "timeout: no answer from the server in time"
         case .connectionLost: return "connection_lost: the connection ended before the answer"
         case .closed: return "closed: the session is closed"
@@ -41,16 +48,16 @@ public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertib
 /// What a subscription delivers, in order.
 public enum SubscriptionEvent: Sendable, Hashable {
     /// One event; never a duplicate of an earlier one of the same epoch.
-    case event(LatticeEvent)
+    case event(ServerMessage.Event)
     /// A resume (after a reconnect, or a `subscribe(since:)`) was gapless: the missed events follow.
-    case resumed(LatticePosition)
+    case resumed(StreamPosition)
     /// A resume was not gapless (`recovered: false`): history was lost. Refetch the resource's
     /// state; live events follow from after this position (the stream's current epoch and last offset).
-    case reset(LatticePosition)
+    case reset(StreamPosition)
     /// The full presence of the stream (after every subscribe, including resubscribes).
-    case presence([PresenceMember])
+    case presence([ServerMessage.Member])
     /// A presence change; apply it to the last full state (the session also keeps it: `presence(of:)`).
-    case presenceDiff(PresenceDiff)
+    case presenceDiff(ServerMessage.PresenceDiff)
     /// The subscription ended because of this error (the stream finishes right after).
     case failed(LatticeClientError)
 }
@@ -59,7 +66,7 @@ public enum SubscriptionEvent: Sendable, Hashable {
 public struct LatticeSubscription: Sendable {
     public let stream: String
     /// The stream's epoch and last offset when the subscription was made (from the `ok`).
-    public let start: LatticePosition?
+    public let start: StreamPosition?
     public let events: AsyncStream<SubscriptionEvent>
 }
 
@@ -119,17 +126,18 @@ public actor LatticeSession {
     private nonisolated let statusContinuation: AsyncStream<LatticeSessionStatus>.Continuation
 
     /// The last `welcome` received.
-    public private(set) var welcome: LatticeWelcome?
+    public private(set) var welcome: ServerMessage.Welcome?
 
     private enum Waiter {
-        case user(CheckedContinuation<LatticeOK, any Error>)
+        case user(CheckedContinuation<ServerMessage.OK, any Error>)
         /// A resubscribe or presence re-send after a reconnect: the answer is handled here.
         case resubscribe(stream: String)
         case internalRequest
     }
 
     private struct Pending {
-        var text: String
+        /// The request, with its id.
+        var request: ClientRequest
         var sent: Bool
         var waiter: Waiter
         /// Set for `subscribe` requests: confirms the subscription on `ok`.
@@ -140,11 +148,11 @@ public actor LatticeSession {
     private struct Subscription {
         var continuation: AsyncStream<SubscriptionEvent>.Continuation
         /// The last event's position (or the subscribe `ok`'s, or a reset's).
-        var position: LatticePosition?
+        var position: StreamPosition?
         /// The server has answered `ok`: it is resubscribed after a reconnect.
         var confirmed = false
-        var presenceState: String?
-        var members: [String: PresenceMember] = [:]
+        var presenceState: RawJSON?
+        var members: [String: ServerMessage.Member] = [:]
     }
 
     /// The connection life (connecting, greeting, ready, backing off, closed); every change of
@@ -154,7 +162,7 @@ public actor LatticeSession {
     private var connection: WebSocketConnection?
     private var connectionGeneration = 0
     /// The caller of `connect()`, until the first connection is greeted or fails.
-    private var connectWaiter: CheckedContinuation<LatticeWelcome, any Error>?
+    private var connectWaiter: CheckedContinuation<ServerMessage.Welcome, any Error>?
     private var nextID = 1
     private var pending: [Int: Pending] = [:]
     private var subscriptions: [String: Subscription] = [:]
@@ -180,7 +188,7 @@ public actor LatticeSession {
 
     /// Connects and waits for `welcome`. Call once; later connections are made by the reconnect logic.
     @discardableResult
-    public func connect() async throws -> LatticeWelcome {
+    public func connect() async throws -> ServerMessage.Welcome {
         guard !closed else { throw LatticeClientError.closed }
         guard connectWaiter == nil, !machine.everConnected, let actions = machine.connect() else {
             throw LatticeClientError.invalid("connect() was already called")
@@ -218,41 +226,43 @@ public actor LatticeSession {
 
     // MARK: requests
 
-    /// Sends `{"type": type, "id": …, fields…}` (field values are raw JSON) and returns the
-    /// `ok`'s payload, or throws `.server(code:…)` for an `error`, `.timeout`, `.connectionLost`, `.closed`.
+    /// Sends `request` with the next id (any id it has is replaced) and returns the `ok`, or
+    /// throws `.server(code:…)` for an `error`, `.timeout`, `.connectionLost`, `.closed`.
     /// While reconnecting, the request waits (within its timeout) and is sent on the next connection.
-    public func request(_ type: String, fields: [(String, String)] = []) async throws -> LatticeOK {
-        try await send(type: type, fields: fields, subscribeStream: nil)
+    public func request(_ request: ClientRequest) async throws -> ServerMessage.OK {
+        try await send(request, subscribeStream: nil)
     }
 
     public func ping() async throws {
-        _ = try await request("ping")
+        _ = try await request(.ping(.init()))
     }
 
     /// Publishes `data` (one JSON value, as text: sent verbatim) and returns its position.
     @discardableResult
-    public func publish(_ stream: String, data: String, key: String? = nil) async throws -> LatticePosition {
-        var fields = [("stream", LatticeJSON.quote(stream))]
-        if let key { fields.append(("key", LatticeJSON.quote(key))) }
-        fields.append(("data", data))
-        let ok = try await request("publish", fields: fields)
+    public func publish(_ stream: String, data: String, key: String? = nil) async throws -> StreamPosition {
+        let name = try Self.streamName(stream)
+        guard let value = RawJSON(validating: data) else {
+            throw LatticeClientError.refused(ProtocolError(.badJSON, "data is not one JSON value", stream: name))
+        }
+        let ok = try await request(.publish(.init(stream: name, data: value, key: key)))
         guard let position = ok.position else {
-            throw LatticeClientError.server(code: "internal", message: "publish ok without epoch/offset", stream: stream)
+            throw LatticeClientError.server(code: .internal, message: "publish ok without epoch/offset", stream: stream)
         }
         return position
     }
 
     /// Subscribes to `stream`; with `since`, resumes after that position (a `.resumed` or
     /// `.reset` event comes first). The events stream finishes on `unsubscribe`, `close`, or failure.
-    public func subscribe(_ stream: String, since: LatticePosition? = nil) async throws -> LatticeSubscription {
+    public func subscribe(_ stream: String, since: StreamPosition? = nil) async throws -> LatticeSubscription {
         guard !closed else { throw LatticeClientError.closed }
+        let name = try Self.streamName(stream)
         guard subscriptions[stream] == nil else {
             throw LatticeClientError.invalid("already subscribed to \(stream) in this session")
         }
         let (events, continuation) = AsyncStream.makeStream(of: SubscriptionEvent.self, bufferingPolicy: .unbounded)
         subscriptions[stream] = Subscription(continuation: continuation, position: since)
         do {
-            let ok = try await send(type: "subscribe", fields: Self.subscribeFields(stream, since: since), subscribeStream: stream)
+            let ok = try await send(.subscribe(.init(stream: name, since: since)), subscribeStream: stream)
             return LatticeSubscription(stream: stream, start: ok.position, events: events)
         } catch {
             if let sub = subscriptions[stream], !sub.confirmed {
@@ -269,7 +279,7 @@ public actor LatticeSession {
             throw LatticeClientError.invalid("not subscribed to \(stream) in this session")
         }
         do {
-            _ = try await request("unsubscribe", fields: [("stream", LatticeJSON.quote(stream))])
+            _ = try await request(.unsubscribe(.init(stream: try Self.streamName(stream))))
         } catch LatticeClientError.connectionLost {
             // The connection is gone, and the server's subscription with it.
         }
@@ -282,44 +292,42 @@ public actor LatticeSession {
         guard subscriptions[stream] != nil else {
             throw LatticeClientError.invalid("not subscribed to \(stream) in this session")
         }
-        _ = try await request("presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)])
-        subscriptions[stream]?.presenceState = state
+        let name = try Self.streamName(stream)
+        guard let value = RawJSON(validating: state), value.isObject else {
+            throw LatticeClientError.refused(ProtocolError(.wrongType, "field 'state' must be a JSON object", stream: name))
+        }
+        _ = try await request(.presenceSet(.init(stream: name, state: value)))
+        subscriptions[stream]?.presenceState = value
     }
 
     /// The stream's presence as last reported (full state plus diffs), sorted by member id.
-    public func presence(of stream: String) -> [PresenceMember] {
-        (subscriptions[stream]?.members.values).map { $0.sorted { $0.id < $1.id } } ?? []
+    public func presence(of stream: String) -> [ServerMessage.Member] {
+        (subscriptions[stream]?.members.values).map { $0.sorted { $0.identity.id < $1.identity.id } } ?? []
     }
 
     /// The position of the last event delivered on `stream` (what a resume would start from).
-    public func position(of stream: String) -> LatticePosition? {
+    public func position(of stream: String) -> StreamPosition? {
         subscriptions[stream]?.position
     }
 
     // MARK: internals: sending
 
-    private static func subscribeFields(_ stream: String, since: LatticePosition?) -> [(String, String)] {
-        var fields = [("stream", LatticeJSON.quote(stream))]
-        if let since {
-            fields.append(("since", "{\"epoch\":\(LatticeJSON.quote(since.epoch)),\"offset\":\(since.offset)}"))
+    /// `stream` as a valid name, or `.refused(invalid_stream)`.
+    private static func streamName(_ stream: String) throws(LatticeClientError) -> StreamName {
+        switch StreamName.parse(stream) {
+        case .success(let name): return name
+        case .failure(let error): throw .refused(error)
         }
-        return fields
     }
 
-    private func makeText(type: String, id: Int, fields: [(String, String)]) -> String {
-        var text = "{\"type\":\(LatticeJSON.quote(type)),\"id\":\(id)"
-        for (k, v) in fields { text += ",\(LatticeJSON.quote(k)):\(v)" }
-        return text + "}"
-    }
-
-    private func send(type: String, fields: [(String, String)], subscribeStream: String?) async throws -> LatticeOK {
+    private func send(_ request: ClientRequest, subscribeStream: String?) async throws -> ServerMessage.OK {
         guard !closed else { throw LatticeClientError.closed }
         let id = nextID
         nextID += 1
-        let text = makeText(type: type, id: id, fields: fields)
+        let request = request.with(id: RequestID(id))
         let timeout = options.requestTimeout
         return try await withCheckedThrowingContinuation { continuation in
-            var entry = Pending(text: text, sent: false, waiter: .user(continuation), subscribeStream: subscribeStream)
+            var entry = Pending(request: request, sent: false, waiter: .user(continuation), subscribeStream: subscribeStream)
             entry.timeout = Task { [weak self] in
                 try? await Task.sleep(for: timeout)
                 guard !Task.isCancelled else { return }
@@ -331,19 +339,28 @@ public actor LatticeSession {
     }
 
     /// Sends a request whose answer the session handles itself (resubscribe, presence re-send).
-    private func sendInternal(type: String, fields: [(String, String)], waiter: Waiter, subscribeStream: String?) {
+    private func sendInternal(_ request: ClientRequest, waiter: Waiter, subscribeStream: String?) {
         let id = nextID
         nextID += 1
-        pending[id] = Pending(text: makeText(type: type, id: id, fields: fields), sent: false, waiter: waiter,
-                              subscribeStream: subscribeStream)
+        pending[id] = Pending(request: request.with(id: RequestID(id)), sent: false, waiter: waiter, subscribeStream: subscribeStream)
         transmit(id)
+    }
+
+    /// Subscribes again from the last position and re-sends the presence state (after a
+    /// reconnect, or when the server ended the subscription with `reconfigured`).
+    private func resubscribe(_ stream: String, _ sub: Subscription) {
+        guard let name = try? Self.streamName(stream) else { return }
+        sendInternal(.subscribe(.init(stream: name, since: sub.position)), waiter: .resubscribe(stream: stream), subscribeStream: stream)
+        if let state = sub.presenceState {
+            sendInternal(.presenceSet(.init(stream: name, state: state)), waiter: .internalRequest, subscribeStream: nil)
+        }
     }
 
     private func transmit(_ id: Int) {
         guard let conn = connection, var entry = pending[id], !entry.sent else { return }
         entry.sent = true
         pending[id] = entry
-        conn.channel.writeAndFlush(WebSocketOutbound.message(.text(entry.text)), promise: nil)
+        conn.channel.writeAndFlush(WebSocketOutbound.message(WebSocketMessage(kind: .text, data: entry.request.encoded)), promise: nil)
     }
 
     private func expire(_ id: Int) {
@@ -351,7 +368,7 @@ public actor LatticeSession {
         if case .user(let c) = entry.waiter { c.resume(throwing: LatticeClientError.timeout) }
     }
 
-    private func finish(_ id: Int, with result: Result<LatticeOK, LatticeClientError>) {
+    private func finish(_ id: Int, with result: Result<ServerMessage.OK, LatticeClientError>) {
         guard let entry = pending.removeValue(forKey: id) else { return }
         entry.timeout?.cancel()
         if let stream = entry.subscribeStream, case .success(let ok) = result, var sub = subscriptions[stream] {
@@ -483,12 +500,7 @@ public actor LatticeSession {
         startHeartbeat(every: heartbeat, generation: gen)
         for stream in subscriptions.keys.sorted() {
             guard let sub = subscriptions[stream], sub.confirmed else { continue }
-            sendInternal(type: "subscribe", fields: Self.subscribeFields(stream, since: sub.position),
-                         waiter: .resubscribe(stream: stream), subscribeStream: stream)
-            if let state = sub.presenceState {
-                sendInternal(type: "presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)],
-                             waiter: .internalRequest, subscribeStream: nil)
-            }
+            resubscribe(stream, sub)
         }
         for id in pending.keys.sorted() { transmit(id) }
         connectWaiter?.resume(returning: welcome)
@@ -517,61 +529,70 @@ public actor LatticeSession {
     }
 
     private func received(_ message: WebSocketMessage, generation gen: Int) {
+        // A message this client cannot read is dropped, like one of an unknown type.
         guard gen == connectionGeneration, connection != nil, message.kind == .text,
-              let decoded = LatticeServerMessage.decode(bytes: Array(message.data.readableBytesView)) else { return }
+              case .success(let decoded) = ServerMessage.decode(message.data) else { return }
         switch decoded {
         case .welcome(let welcome):
             let actions = machine.welcomeReceived(generation: gen, heartbeatSeconds: welcome.heartbeatSeconds, now: now)
             if !actions.isEmpty { self.welcome = welcome }
             perform(actions)
-        case .ok(let id, let ok):
-            if let id { finish(id, with: .success(ok)) }
-        case .error(let id, let code, let text, let stream):
-            if let id { finish(id, with: .failure(.server(code: code, message: text, stream: stream))) }
+        case .ok(let ok):
+            if let id = ok.id.flatMap(Self.sessionID) { finish(id, with: .success(ok)) }
+        case .error(let error):
+            if let id = error.id.flatMap(Self.sessionID) {
+                finish(id, with: .failure(.server(code: error.code, message: error.message, stream: error.stream?.name)))
+            }
         case .event(let event):
-            guard var sub = subscriptions[event.stream] else { return }
+            let stream = event.stream.name
+            guard var sub = subscriptions[stream] else { return }
             if let p = sub.position, p.epoch == event.epoch, event.offset <= p.offset { return }  // already seen
             sub.position = event.position
-            subscriptions[event.stream] = sub
+            subscriptions[stream] = sub
             sub.continuation.yield(.event(event))
-        case .recovered(let stream, let recovered, let position):
+        case .recovered(let recovered):
+            let stream = recovered.stream.name
             guard var sub = subscriptions[stream] else { return }
-            if recovered {
+            let position = recovered.position
+            if recovered.recovered {
                 sub.continuation.yield(.resumed(position))
             } else {
                 sub.position = position
                 subscriptions[stream] = sub
                 sub.continuation.yield(.reset(position))
             }
-        case .presence(let stream, let members):
+        case .presence(let presence):
+            let stream = presence.stream.name
             guard var sub = subscriptions[stream] else { return }
-            sub.members = Dictionary(members.map { ($0.id, $0) }, uniquingKeysWith: { _, b in b })
+            sub.members = Dictionary(presence.members.map { ($0.identity.id, $0) }, uniquingKeysWith: { _, b in b })
             subscriptions[stream] = sub
-            sub.continuation.yield(.presence(members))
-        case .presenceDiff(let stream, let diff):
+            sub.continuation.yield(.presence(presence.members))
+        case .presenceDiff(let diff):
+            let stream = diff.stream.name
             guard var sub = subscriptions[stream] else { return }
             diff.apply(to: &sub.members)
             subscriptions[stream] = sub
             sub.continuation.yield(.presenceDiff(diff))
-        case .unsubscribed(let stream, let code, let text):
+        case .unsubscribed(let ended):
+            let stream = ended.stream.name
             guard let sub = subscriptions[stream] else { return }
-            if code == "reconfigured" {
+            if ended.code == .reconfigured {
                 // The stream changed class on the server: subscribe again from the last position;
                 // the answer (`recovered: false`, a new epoch) reaches the subscription as `.reset`.
-                sendInternal(type: "subscribe", fields: Self.subscribeFields(stream, since: sub.position),
-                             waiter: .resubscribe(stream: stream), subscribeStream: stream)
-                if let state = sub.presenceState {
-                    sendInternal(type: "presence.set", fields: [("stream", LatticeJSON.quote(stream)), ("state", state)],
-                                 waiter: .internalRequest, subscribeStream: nil)
-                }
+                resubscribe(stream, sub)
             } else {
                 subscriptions.removeValue(forKey: stream)
-                sub.continuation.yield(.failed(.server(code: code, message: text, stream: stream)))
+                sub.continuation.yield(.failed(.server(code: ended.code, message: ended.message, stream: stream)))
                 sub.continuation.finish()
             }
-        case .unknown:
+        case .snapshot, .unknown:
             break
         }
+    }
+
+    /// The session's own request ids are integers.
+    private static func sessionID(_ id: RequestID) -> Int? {
+        id.isString ? nil : Int(id.raw.text)
     }
 
     private func connectionEnded(generation gen: Int, reason: String,

@@ -387,3 +387,32 @@ extension JSONScanner {
         return kind
     }
 }
+
+extension JSONScanner {
+    /// Scans an array at `index` (which must be `[`), calling `visit` with each element's byte
+    /// range and kind.
+    mutating func elements(depth: Int, _ visit: (_ value: Range<Int>, _ kind: JSONValueKind) -> Void) throws(JSONSyntaxError) {
+        if depth > maxDepth { throw fail(.tooDeep) }
+        index += 1  // [
+        skipWhitespace()
+        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
+            index += 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            let start = index
+            let kind = try value(depth: depth)
+            visit(start..<index, kind)
+            skipWhitespace()
+            guard index < bytes.count else { throw fail(.unexpectedEnd) }
+            switch bytes[index] {
+            case UInt8(ascii: ","): index += 1
+            case UInt8(ascii: "]"):
+                index += 1
+                return
+            default: throw fail(.unexpectedByte)
+            }
+        }
+    }
+}

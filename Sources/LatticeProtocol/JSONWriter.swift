@@ -52,12 +52,12 @@ extension ByteBuffer {
     }
 
     /// Writes a decimal integer, without allocating.
-    mutating func writeJSONInteger(_ value: Int) {
+    mutating func writeJSONInteger<Integer: FixedWidthInteger>(_ value: Integer) {
         if value == 0 {
             writeInteger(UInt8(ascii: "0"))
             return
         }
-        var magnitude = value.magnitude
+        var magnitude = UInt64(value.magnitude)
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits and a sign
         withUnsafeMutableBytes(of: &digits) { scratch in
             var at = scratch.count

@@ -36,6 +36,13 @@ public struct RawJSON: Sendable, Hashable, CustomStringConvertible {
         self.init(validating: ByteBuffer(string: text), maxDepth: maxDepth)
     }
 
+    /// `string` as a JSON string value (quoted and escaped like every message the codec writes).
+    public init(string: String) {
+        var buffer = ByteBuffer()
+        buffer.writeJSONString(string)
+        self.bytes = buffer
+    }
+
     /// `null`.
     public static let null = RawJSON(trusted: ByteBuffer(string: "null"))
     /// `{}`.

@@ -4,11 +4,11 @@ extension ServerMessage {
     /// `{"type":"snapshot","stream":…,"epoch":…,"offset":N,"data":…}`: the stream's state after
     /// every event up to and including `offset` (a subscribe with `snapshot: true`); live events
     /// follow from `offset + 1`.
-    public static func snapshot(stream: StreamName, epoch: String, offset: Int, data: RawJSON, into buffer: inout ByteBuffer) {
+    public static func snapshot(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"snapshot\",\"stream\":")
         buffer.writeJSONString(stream.name)
         buffer.writeStaticString(",\"epoch\":")
-        buffer.writeJSONString(epoch)
+        buffer.writeJSONString(epoch.rawValue)
         buffer.writeStaticString(",\"offset\":")
         buffer.writeJSONInteger(offset)
         buffer.writeStaticString(",\"data\":")

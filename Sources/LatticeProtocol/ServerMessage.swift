@@ -21,13 +21,13 @@ public struct Identity: Sendable, Hashable {
 /// the output buffer's growth; `data` is copied verbatim.
 public enum EventEncoder {
     /// Appends `{"type":"event","stream":…,"epoch":…,"offset":N[,"key":…],"data":…}` to `buffer`.
-    public static func encode(stream: String, epoch: String, offset: Int, data: RawJSON, key: String? = nil, into buffer: inout ByteBuffer) {
+    public static func encode(stream: String, epoch: StreamEpoch, offset: UInt64, data: RawJSON, key: String? = nil, into buffer: inout ByteBuffer) {
         // Exact when nothing needs escaping; otherwise the buffer grows once or twice.
-        buffer.reserveCapacity(minimumWritableBytes: 64 + stream.utf8.count + epoch.utf8.count + (key?.utf8.count ?? 0) + data.bytes.readableBytes)
+        buffer.reserveCapacity(minimumWritableBytes: 64 + stream.utf8.count + epoch.rawValue.utf8.count + (key?.utf8.count ?? 0) + data.bytes.readableBytes)
         buffer.writeStaticString("{\"type\":\"event\",\"stream\":")
         buffer.writeJSONString(stream)
         buffer.writeStaticString(",\"epoch\":")
-        buffer.writeJSONString(epoch)
+        buffer.writeJSONString(epoch.rawValue)
         buffer.writeStaticString(",\"offset\":")
         buffer.writeJSONInteger(offset)
         if let key {
@@ -40,13 +40,29 @@ public enum EventEncoder {
     }
 
     /// Same, with a `StreamName`.
-    public static func encode(stream: StreamName, epoch: String, offset: Int, data: RawJSON, key: String? = nil, into buffer: inout ByteBuffer) {
+    public static func encode(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON, key: String? = nil, into buffer: inout ByteBuffer) {
         encode(stream: stream.name, epoch: epoch, offset: offset, data: data, key: key, into: &buffer)
     }
 }
 
-/// Encoders for every server → client message. Each appends one JSON object to `buffer`.
-public enum ServerMessage {
+/// A server → client message, decoded (`decode(_:)`, what a client reads) or to be encoded
+/// (`encode(into:)`). The static functions below are the encoders themselves, called directly
+/// by the server so that nothing is built on its hot paths; `encode(into:)` goes through them.
+/// A `type` this version does not know decodes as `unknown` (clients ignore it).
+public enum ServerMessage: Sendable, Hashable {
+    case welcome(Welcome)
+    case ok(OK)
+    /// An `error`: a refused request (or a message the server could not read).
+    case error(ProtocolError)
+    case event(Event)
+    case recovered(Recovered)
+    case presence(Presence)
+    case presenceDiff(PresenceDiff)
+    case unsubscribed(Unsubscribed)
+    case snapshot(Snapshot)
+    /// A message of a type this version does not know; its `type` as sent.
+    case unknown(type: String)
+
     /// One connection's entry in a stream's presence: its session id and its state (a JSON object).
     public struct Meta: Sendable, Hashable {
         /// The connection's session id (the `session` of its `welcome`).
@@ -95,7 +111,7 @@ public enum ServerMessage {
     }
 
     /// `{"type":"ok"[,"id":…][,"stream":…][,"epoch":…][,"offset":N]}`; absent values are left out.
-    public static func ok(id: RequestID?, stream: StreamName? = nil, epoch: String? = nil, offset: Int? = nil, into buffer: inout ByteBuffer) {
+    public static func ok(id: RequestID?, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"ok\"")
         if let id {
             buffer.writeStaticString(",\"id\":")
@@ -107,7 +123,7 @@ public enum ServerMessage {
         }
         if let epoch {
             buffer.writeStaticString(",\"epoch\":")
-            buffer.writeJSONString(epoch)
+            buffer.writeJSONString(epoch.rawValue)
         }
         if let offset {
             buffer.writeStaticString(",\"offset\":")
@@ -152,13 +168,13 @@ public enum ServerMessage {
     }
 
     /// `{"type":"recovered","stream":…,"recovered":true|false,"epoch":…,"offset":N}`.
-    public static func recovered(stream: StreamName, recovered: Bool, epoch: String, offset: Int, into buffer: inout ByteBuffer) {
+    public static func recovered(stream: StreamName, recovered: Bool, epoch: StreamEpoch, offset: UInt64, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"recovered\",\"stream\":")
         buffer.writeJSONString(stream.name)
         buffer.writeStaticString(",\"recovered\":")
         buffer.writeJSONBool(recovered)
         buffer.writeStaticString(",\"epoch\":")
-        buffer.writeJSONString(epoch)
+        buffer.writeJSONString(epoch.rawValue)
         buffer.writeStaticString(",\"offset\":")
         buffer.writeJSONInteger(offset)
         buffer.writeStaticString("}")

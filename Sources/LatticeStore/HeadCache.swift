@@ -1,4 +1,5 @@
 import GRDB
+import LatticeProtocol
 import LatticeStreams
 import Synchronization
 

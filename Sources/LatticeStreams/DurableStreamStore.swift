@@ -1,3 +1,4 @@
+public import LatticeProtocol
 public import NIOCore
 
 /// Where a durable stream stands in its store: its epoch, its newest committed offset and the

@@ -1,3 +1,4 @@
+import LatticeProtocol
 import Dispatch
 public import NIOCore
 import Synchronization

@@ -1,3 +1,4 @@
+public import LatticeProtocol
 public import NIOCore
 
 /// The presence of one stream: who is here, with one meta per connection, and the diffs that
@@ -21,7 +22,7 @@ public struct PresenceTable: Sendable {
     }
 
     private struct MemberEntry: Sendable {
-        var kind: PresenceMemberKind
+        var kind: Identity.Kind
         var metas: [ConnectionID: MetaEntry]
     }
 
@@ -35,7 +36,7 @@ public struct PresenceTable: Sendable {
 
     public let config: PresenceConfig
     private var current: [String: MemberEntry] = [:]
-    private var published: [String: PresenceMember] = [:]
+    private var published: [String: PresenceRecord] = [:]
     private var identityOf: [ConnectionID: String] = [:]
     private var dirty: Set<String> = []
     private var lastDiff: [String: NIODeadline] = [:]
@@ -57,7 +58,7 @@ public struct PresenceTable: Sendable {
     /// `kind` is recorded when the member joins.
     @discardableResult
     public mutating func set(
-        conn: ConnectionID, identity: String, kind: PresenceMemberKind, state: ByteBuffer, now: NIODeadline
+        conn: ConnectionID, identity: String, kind: Identity.Kind, state: ByteBuffer, now: NIODeadline
     ) -> SetResult {
         if let existing = identityOf[conn] {
             guard existing == identity else { return .identityMismatch }
@@ -106,12 +107,12 @@ public struct PresenceTable: Sendable {
     }
 
     /// The published state, for a new subscriber: the members sorted by identity.
-    public func fullState() -> [PresenceMember] {
+    public func fullState() -> [PresenceRecord] {
         published.values.sorted { $0.identity < $1.identity }
     }
 
     /// The current state (what `fullState()` becomes once everything is flushed).
-    public func currentState() -> [PresenceMember] {
+    public func currentState() -> [PresenceRecord] {
         current.keys.sorted().map { member($0)! }
     }
 
@@ -154,9 +155,9 @@ public struct PresenceTable: Sendable {
         return diff.isEmpty ? nil : diff
     }
 
-    private func member(_ identity: String) -> PresenceMember? {
+    private func member(_ identity: String) -> PresenceRecord? {
         guard let entry = current[identity] else { return nil }
         let metas = entry.metas.keys.sorted().map { PresenceMeta(conn: $0, state: entry.metas[$0]!.state) }
-        return PresenceMember(identity: identity, kind: entry.kind, metas: metas)
+        return PresenceRecord(identity: identity, kind: entry.kind, metas: metas)
     }
 }

@@ -1,13 +1,5 @@
+public import LatticeProtocol
 public import NIOCore
-
-/// What kind of actor a presence member is; bots are first-class members.
-public struct PresenceMemberKind: Hashable, Sendable, CustomStringConvertible {
-    public let rawValue: String
-    public init(_ rawValue: String) { self.rawValue = rawValue }
-    public static let user = PresenceMemberKind("user")
-    public static let bot = PresenceMemberKind("bot")
-    public var description: String { rawValue }
-}
 
 /// One connection's presence in a stream: its raw JSON state (size-checked by the caller).
 public struct PresenceMeta: Sendable, Equatable {
@@ -20,13 +12,15 @@ public struct PresenceMeta: Sendable, Equatable {
     }
 }
 
-/// One identity present in a stream, with one meta per connection (sorted by connection).
-public struct PresenceMember: Sendable, Equatable {
+/// How a presence table stores one identity present in a stream: its id and kind, with one meta
+/// per connection (sorted by connection). The server turns it into the wire's
+/// `ServerMessage.Member` (adding the name, and each connection's session id) where it is encoded.
+public struct PresenceRecord: Sendable, Equatable {
     public var identity: String
-    public var kind: PresenceMemberKind
+    public var kind: Identity.Kind
     public var metas: [PresenceMeta]
 
-    public init(identity: String, kind: PresenceMemberKind, metas: [PresenceMeta]) {
+    public init(identity: String, kind: Identity.Kind, metas: [PresenceMeta]) {
         self.identity = identity
         self.kind = kind
         self.metas = metas
@@ -38,11 +32,11 @@ public struct PresenceMember: Sendable, Equatable {
 /// Joins and updates carry the member's complete current value (all its metas), and leaves
 /// name it; so applying a diff is "set these members, remove those", which is idempotent.
 public struct PresenceDiff: Sendable, Equatable {
-    public var joins: [PresenceMember] = []
-    public var updates: [PresenceMember] = []
+    public var joins: [PresenceRecord] = []
+    public var updates: [PresenceRecord] = []
     public var leaves: [String] = []
 
-    public init(joins: [PresenceMember] = [], updates: [PresenceMember] = [], leaves: [String] = []) {
+    public init(joins: [PresenceRecord] = [], updates: [PresenceRecord] = [], leaves: [String] = []) {
         self.joins = joins
         self.updates = updates
         self.leaves = leaves
@@ -53,9 +47,9 @@ public struct PresenceDiff: Sendable, Equatable {
 
 /// A client's (or observer's) view of a stream's presence: a full state plus the diffs since.
 public struct PresenceView: Sendable, Equatable {
-    public private(set) var members: [String: PresenceMember]
+    public private(set) var members: [String: PresenceRecord]
 
-    public init(fullState: [PresenceMember]) {
+    public init(fullState: [PresenceRecord]) {
         members = Dictionary(fullState.map { ($0.identity, $0) }, uniquingKeysWith: { _, last in last })
     }
 
@@ -66,7 +60,7 @@ public struct PresenceView: Sendable, Equatable {
     }
 
     /// The members sorted by identity, like `PresenceTable.fullState()`.
-    public var sorted: [PresenceMember] { members.values.sorted { $0.identity < $1.identity } }
+    public var sorted: [PresenceRecord] { members.values.sorted { $0.identity < $1.identity } }
 }
 
 /// Bounds and timing of a stream's presence.

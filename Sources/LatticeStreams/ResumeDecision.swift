@@ -1,3 +1,5 @@
+public import LatticeProtocol
+
 /// Why a subscribe with `since` could not be resumed without a gap.
 public enum ResumeFailure: Sendable, Equatable {
     /// The stream's epoch is not the client's: its history was lost (e.g. recreated after restart).

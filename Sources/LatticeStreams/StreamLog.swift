@@ -1,3 +1,4 @@
+public import LatticeProtocol
 public import NIOCore
 
 /// A subscribe's answer: what the client missed, and where live delivery starts.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import LatticeClient
+import LatticeProtocol
 import Synchronization
 
 #if canImport(Glibc)
@@ -40,9 +41,9 @@ struct TailCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
-        var position: LatticePosition?
+        var position: StreamPosition?
         if let since {
-            guard let p = LatticePosition(since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
+            guard let p = StreamPosition(cliText: since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
             position = p
         }
         let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved()))
@@ -88,27 +89,27 @@ struct TailCommand: AsyncParsableCommand {
             }
         }
         defer { statusTask.cancel() }
-        if !json, let start = subscription.start { printError("# subscribed to \(stream) at \(start)") }
+        if !json, let start = subscription.start { printError("# subscribed to \(stream) at \(start.cliText)") }
 
         var failure: LatticeClientError?
         for await item in subscription.events {
             switch item {
             case .event(let e):
                 if json {
-                    var line = "{\"stream\":\(LatticeJSON.quote(e.stream)),\"epoch\":\(LatticeJSON.quote(e.epoch)),\"offset\":\(e.offset)"
-                    if let key = e.key { line += ",\"key\":\(LatticeJSON.quote(key))" }
+                    var line = "{\"stream\":\(RawJSON(string: e.stream.name)),\"epoch\":\(RawJSON(string: e.epoch.rawValue)),\"offset\":\(e.offset)"
+                    if let key = e.key { line += ",\"key\":\(RawJSON(string: key))" }
                     printLine(line + ",\"data\":\(e.data)}")
                 } else {
                     printLine("\(e.offset) \(e.data)")
                 }
             case .reset(let p):
                 if json {
-                    printLine("{\"reset\":true,\"stream\":\(LatticeJSON.quote(stream)),\"epoch\":\(LatticeJSON.quote(p.epoch)),\"offset\":\(p.offset)}")
+                    printLine("{\"reset\":true,\"stream\":\(RawJSON(string: stream)),\"epoch\":\(RawJSON(string: p.epoch.rawValue)),\"offset\":\(p.offset)}")
                 } else {
-                    printLine("# reset: resume was not gapless (history lost); continuing live after \(p)")
+                    printLine("# reset: resume was not gapless (history lost); continuing live after \(p.cliText)")
                 }
             case .resumed(let p):
-                if !json { printError("# resumed gapless after \(p)") }
+                if !json { printError("# resumed gapless after \(p.cliText)") }
             case .failed(let error):
                 failure = error
             case .presence, .presenceDiff:
@@ -145,7 +146,7 @@ struct PublishCommand: AsyncParsableCommand {
     @Flag(help: "Print {\"epoch\":…,\"offset\":…} instead.") var json = false
 
     func validate() throws {
-        guard LatticeJSON.isValid(data) else {
+        guard RawJSON(validating: data) != nil else {
             throw ValidationError("DATA is not valid JSON: \(data.count > 60 ? String(data.prefix(60)) + "…" : data). "
                                   + "Give one JSON value; a string needs quotes, e.g. '\"hello\"'.")
         }
@@ -159,7 +160,7 @@ struct PublishCommand: AsyncParsableCommand {
             let position = try await session.publish(stream, data: data, key: key)
             await session.close()
             if json {
-                printLine("{\"epoch\":\(LatticeJSON.quote(position.epoch)),\"offset\":\(position.offset)}")
+                printLine("{\"epoch\":\(RawJSON(string: position.epoch.rawValue)),\"offset\":\(position.offset)}")
             } else {
                 printLine("offset \(position.offset) epoch \(position.epoch)")
             }
@@ -169,6 +170,22 @@ struct PublishCommand: AsyncParsableCommand {
             throw ExitCode(error.code == nil ? 1 : 2)
         }
     }
+}
+
+extension StreamPosition {
+    /// Parses `EPOCH:OFFSET`, how the client tools show a position (the epoch may itself hold
+    /// colons; the last one separates).
+    init?(cliText text: String) {
+        guard let colon = text.lastIndex(of: ":"), let offset = UInt64(text[text.index(after: colon)...]) else {
+            return nil
+        }
+        let epoch = String(text[..<colon])
+        guard !epoch.isEmpty else { return nil }
+        self.init(epoch: StreamEpoch(epoch), offset: offset)
+    }
+
+    /// `EPOCH:OFFSET`.
+    var cliText: String { "\(epoch.rawValue):\(offset)" }
 }
 
 /// Runs `handler` (on a dispatch queue) when one of `signals` arrives; the signals'

@@ -14,11 +14,11 @@ import Testing
 
     @Test func subscribeWithSince() {
         let request = decoded(#"{"type":"subscribe","id":"a","stream":"run/r1","since":{"epoch":"e-7","offset":42}}"#)
-        #expect(request == .subscribe(.init(id: RequestID("a"), stream: stream("run/r1"), since: StreamCursor(epoch: "e-7", offset: 42))))
+        #expect(request == .subscribe(.init(id: RequestID("a"), stream: stream("run/r1"), since: StreamPosition(epoch: "e-7", offset: 42))))
         let zero = decoded(#"{"type":"subscribe","stream":"run/r1","since":{"offset":0,"epoch":""}}"#)
-        #expect(zero == .subscribe(.init(stream: stream("run/r1"), since: StreamCursor(epoch: "", offset: 0))))
+        #expect(zero == .subscribe(.init(stream: stream("run/r1"), since: StreamPosition(epoch: "", offset: 0))))
         let max = decoded(#"{"type":"subscribe","stream":"run/r1","since":{"epoch":"x","offset":9223372036854775807}}"#)
-        #expect(max == .subscribe(.init(stream: stream("run/r1"), since: StreamCursor(epoch: "x", offset: Int.max))))
+        #expect(max == .subscribe(.init(stream: stream("run/r1"), since: StreamPosition(epoch: "x", offset: UInt64(Int.max)))))
     }
 
     @Test func subscribeSnapshot() {
@@ -28,7 +28,7 @@ import Testing
             == .subscribe(.init(stream: stream("doc/d1"), snapshot: false)))
         // snapshot false does not conflict with since
         #expect(decoded(#"{"type":"subscribe","stream":"doc/d1","snapshot":false,"since":{"epoch":"e","offset":3}}"#)
-            == .subscribe(.init(stream: stream("doc/d1"), since: StreamCursor(epoch: "e", offset: 3))))
+            == .subscribe(.init(stream: stream("doc/d1"), since: StreamPosition(epoch: "e", offset: 3))))
     }
 
     @Test func unsubscribe() {
@@ -96,7 +96,7 @@ import Testing
         // Repeats of fields the request does not use are ignored too.
         #expect(decoded(#"{"type":"ping","data":1,"data":2}"#) == .ping(.init()))
         #expect(decoded(#"{"type":"subscribe","stream":"run/r","since":{"epoch":"e","offset":1,"x":[1]}}"#)
-            == .subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "e", offset: 1))))
+            == .subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "e", offset: 1))))
     }
 
     @Test func whitespaceAndFieldOrder() {
@@ -110,7 +110,7 @@ import Testing
         #expect(decoded(#"{"type":"presence\u002eset","stream":"doc\/d","st\u0061te":{}}"#)
             == .presenceSet(.init(stream: stream("doc/d"), state: raw("{}"))))
         #expect(decoded(#"{"type":"subscribe","stream":"run/r","since":{"\u0065poch":"\u00e9\ud83c\udf89","offs\u0065t":2}}"#)
-            == .subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "é🎉", offset: 2))))
+            == .subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "é🎉", offset: 2))))
     }
 
     @Test func dataIsASliceOfTheMessage() {

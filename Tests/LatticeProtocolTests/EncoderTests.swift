@@ -39,7 +39,7 @@ import Testing
     @Test func byteOrderMarkInsideStringsIsKept() {
         let out = encoded { $0.writeJSONString("\u{FEFF}a\u{FEFF}") }
         #expect(Array(buffer: out) == [0x22, 0xEF, 0xBB, 0xBF, 0x61, 0xEF, 0xBB, 0xBF, 0x22])
-        let request = ClientRequest.subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "\u{FEFF}e", offset: 1)))
+        let request = ClientRequest.subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "\u{FEFF}e", offset: 1)))
         #expect(ClientRequest.decode(encoded { request.encode(into: &$0) }) == .success(request))
     }
 
@@ -112,7 +112,7 @@ import Testing
     @Test func requestsEncodeAsDocumented() {
         let cases: [(ClientRequest, String)] = [
             (.subscribe(.init(id: RequestID(1), stream: stream("channel/acme/general"))), #"{"type":"subscribe","id":1,"stream":"channel/acme/general"}"#),
-            (.subscribe(.init(stream: stream("run/r"), since: StreamCursor(epoch: "e", offset: 3))), #"{"type":"subscribe","stream":"run/r","since":{"epoch":"e","offset":3}}"#),
+            (.subscribe(.init(stream: stream("run/r"), since: StreamPosition(epoch: "e", offset: 3))), #"{"type":"subscribe","stream":"run/r","since":{"epoch":"e","offset":3}}"#),
             (.subscribe(.init(id: RequestID("s"), stream: stream("doc/d"), snapshot: true)), #"{"type":"subscribe","id":"s","stream":"doc/d","snapshot":true}"#),
             (.unsubscribe(.init(id: RequestID(2), stream: stream("run/r"))), #"{"type":"unsubscribe","id":2,"stream":"run/r"}"#),
             (.publish(.init(id: RequestID(3), stream: stream("channel/w/c"), data: raw("[1]"), key: "k")), #"{"type":"publish","id":3,"stream":"channel/w/c","key":"k","data":[1]}"#),

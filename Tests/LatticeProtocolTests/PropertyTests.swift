@@ -7,12 +7,12 @@ import Testing
 
 struct EventCase: CustomStringConvertible {
     var stream: StreamName
-    var epoch: String
-    var offset: Int
+    var epoch: StreamEpoch
+    var offset: UInt64
     var key: String?
     var data: String
 
-    var description: String { "stream: \(stream), epoch: \(epoch.debugDescription), offset: \(offset), key: \(String(describing: key?.debugDescription)), data: \(data)" }
+    var description: String { "stream: \(stream), epoch: \(epoch.rawValue.debugDescription), offset: \(offset), key: \(String(describing: key?.debugDescription)), data: \(data)" }
 }
 
 let eventGen = Generator<EventCase, Shrink.None<EventCase>> { rng in randomEvent(using: &rng) }
@@ -20,8 +20,8 @@ let eventGen = Generator<EventCase, Shrink.None<EventCase>> { rng in randomEvent
 func randomEvent(using rng: inout some RandomNumberGenerator) -> EventCase {
     EventCase(
         stream: randomStreamName(using: &rng),
-        epoch: randomString(maxLength: 20, using: &rng),
-        offset: Bool.random(using: &rng) ? Int.random(in: 0...1000, using: &rng) : Int.random(in: 0...Int.max, using: &rng),
+        epoch: StreamEpoch(randomString(maxLength: 20, using: &rng)),
+        offset: Bool.random(using: &rng) ? UInt64.random(in: 0...1000, using: &rng) : UInt64.random(in: 0...UInt64.max, using: &rng),
         key: Bool.random(using: &rng) ? randomString(maxLength: 20, using: &rng) : nil,
         data: randomJSON(using: &rng))
 }
@@ -43,7 +43,7 @@ func randomRequest(using rng: inout some RandomNumberGenerator) -> ClientRequest
     switch Int.random(in: 0..<5, using: &rng) {
     case 0:
         let since = Bool.random(using: &rng)
-            ? StreamCursor(epoch: randomString(maxLength: 20, using: &rng), offset: Int.random(in: 0...Int.max, using: &rng)) : nil
+            ? StreamPosition(epoch: StreamEpoch(randomString(maxLength: 20, using: &rng)), offset: UInt64.random(in: 0...UInt64(Int.max), using: &rng)) : nil
         return .subscribe(.init(id: id, stream: name, since: since, snapshot: since == nil && Bool.random(using: &rng)))
     case 1: return .unsubscribe(.init(id: id, stream: name))
     case 2:
@@ -77,8 +77,8 @@ func damagedRequest(using rng: inout some RandomNumberGenerator) -> [UInt8] {
             let o = object(out)
             #expect(same(o["type"], "event"))
             #expect(same(o["stream"], c.stream.name))
-            #expect(same(o["epoch"], c.epoch))
-            #expect((o["offset"] as? NSNumber)?.int64Value == Int64(c.offset))
+            #expect(same(o["epoch"], c.epoch.rawValue))
+            #expect((o["offset"] as? NSNumber)?.uint64Value == c.offset)
             #expect(same(o["key"], c.key))
             #expect((o["key"] == nil) == (c.key == nil))
             #expect(canonical(o["data"]) == canonical(foundationParse(Array(c.data.utf8))))
@@ -102,11 +102,11 @@ func damagedRequest(using rng: inout some RandomNumberGenerator) -> [UInt8] {
             #expect(same(error["message"], a))
             #expect(same(error["id"], b))
 
-            let ok = object(encoded { ServerMessage.ok(id: RequestID(a), stream: stream("run/r"), epoch: b, offset: 1, into: &$0) })
+            let ok = object(encoded { ServerMessage.ok(id: RequestID(a), stream: stream("run/r"), epoch: StreamEpoch(b), offset: 1, into: &$0) })
             #expect(same(ok["id"], a))
             #expect(same(ok["epoch"], b))
 
-            let recovered = object(encoded { ServerMessage.recovered(stream: stream("run/r"), recovered: true, epoch: a, offset: 2, into: &$0) })
+            let recovered = object(encoded { ServerMessage.recovered(stream: stream("run/r"), recovered: true, epoch: StreamEpoch(a), offset: 2, into: &$0) })
             #expect(same(recovered["epoch"], a))
 
             let member = ServerMessage.Member(identity: Identity(id: a, name: b, kind: .user), metas: [ServerMessage.Meta(conn: b, state: .emptyObject)])

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LatticeProtocol
 import LatticeStreams
 import NIOCore
 import Synchronization

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LatticeProtocol
 import LatticeAuth
 @testable import LatticeStore
 import LatticeStreams

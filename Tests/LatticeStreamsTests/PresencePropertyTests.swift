@@ -1,3 +1,4 @@
+import LatticeProtocol
 import NIOCore
 import PropertyBased
 import Testing
@@ -42,7 +43,7 @@ import Testing
                 switch Int.random(in: 0..<100, using: &rng) {
                 case 0..<35:
                     let state = ["{}", #"{"s":1}"#, #"{"s":2}"#, #"{"cursor":[1,2]}"#].randomElement(using: &rng)!
-                    let kind: PresenceMemberKind = c % 3 == 2 ? .bot : .user
+                    let kind: Identity.Kind = c % 3 == 2 ? .bot : .user
                     let r = t.set(conn: conn, identity: identity(c), kind: kind, state: json(state), now: at(now))
                     #expect(r == .accepted)
                     model[c] = (state, now)

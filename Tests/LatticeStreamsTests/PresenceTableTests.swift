@@ -1,3 +1,4 @@
+import LatticeProtocol
 import NIOCore
 import Testing
 
@@ -8,8 +9,8 @@ let c2 = ConnectionID(2)
 let c3 = ConnectionID(3)
 
 @Suite struct PresenceTableTests {
-    func member(_ identity: String, _ metas: [(ConnectionID, String)], kind: PresenceMemberKind = .user) -> PresenceMember {
-        PresenceMember(identity: identity, kind: kind, metas: metas.map { PresenceMeta(conn: $0.0, state: json($0.1)) })
+    func member(_ identity: String, _ metas: [(ConnectionID, String)], kind: Identity.Kind = .user) -> PresenceRecord {
+        PresenceRecord(identity: identity, kind: kind, metas: metas.map { PresenceMeta(conn: $0.0, state: json($0.1)) })
     }
 
     @Test func firstSetJoinsAtOnce() {

@@ -1,3 +1,4 @@
+import LatticeProtocol
 import Testing
 
 @testable import LatticeStreams

@@ -1,3 +1,4 @@
+import LatticeProtocol
 import NIOCore
 import Testing
 

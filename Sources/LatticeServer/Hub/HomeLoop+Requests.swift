@@ -169,7 +169,7 @@ extension HomeLoop {
         let now = self.now
         let stream = self.stream(name)
         let frame: ByteBuffer
-        switch stream.presence.set(conn: ref.conn, identity: identity.id, kind: PresenceMemberKind(identity.kind.rawValue),
+        switch stream.presence.set(conn: ref.conn, identity: identity.id, kind: identity.kind,
                                    state: state, now: now) {
         case .accepted:
             stream.names[identity.id] = identity.name

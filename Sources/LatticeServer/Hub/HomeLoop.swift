@@ -83,10 +83,10 @@ final class HomeLoop {
     /// state when they drain) and schedules the next flush.
     func flushPresence(_ stream: HubStream, now: NIODeadline) {
         if let diff = stream.presence.flush(now: now) {
-            var leaves: [PresenceMember] = []
+            var leaves: [PresenceRecord] = []
             for identity in diff.leaves {
                 leaves.append(stream.publishedMembers.removeValue(forKey: identity)
-                              ?? PresenceMember(identity: identity, kind: .user, metas: []))
+                              ?? PresenceRecord(identity: identity, kind: .user, metas: []))
             }
             for member in diff.joins { stream.publishedMembers[member.identity] = member }
             for member in diff.updates { stream.publishedMembers[member.identity] = member }

@@ -38,7 +38,7 @@ final class HubStream {
     /// Display names of the identities present (presence shows `id` and `name`).
     var names: [String: String] = [:]
     /// The members subscribers were last told about (for the last metas of `leaves`).
-    var publishedMembers: [String: PresenceMember] = [:]
+    var publishedMembers: [String: PresenceRecord] = [:]
     var presenceTimer: Scheduled<Void>?
     /// Subscribers currently paused (the stall check looks only at streams with some).
     var pausedCount = 0

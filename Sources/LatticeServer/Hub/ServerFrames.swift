@@ -17,17 +17,17 @@ enum ServerFrames {
 
     static func event(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON, key: String?) -> ByteBuffer {
         text(capacity: 96 + stream.name.utf8.count + data.bytes.readableBytes + (key?.utf8.count ?? 0)) { buffer in
-            EventEncoder.encode(stream: stream, epoch: epoch.rawValue, offset: Int(offset), data: data, key: key, into: &buffer)
+            EventEncoder.encode(stream: stream, epoch: epoch, offset: offset, data: data, key: key, into: &buffer)
         }
     }
 
     static func ok(id: RequestID?, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil) -> ByteBuffer {
-        text { ServerMessage.ok(id: id, stream: stream, epoch: epoch?.rawValue, offset: offset.map { Int($0) }, into: &$0) }
+        text { ServerMessage.ok(id: id, stream: stream, epoch: epoch, offset: offset, into: &$0) }
     }
 
     static func snapshot(stream: StreamName, epoch: StreamEpoch, offset: UInt64, data: RawJSON) -> ByteBuffer {
         text(capacity: 96 + stream.name.utf8.count + data.bytes.readableBytes) {
-            ServerMessage.snapshot(stream: stream, epoch: epoch.rawValue, offset: Int(offset), data: data, into: &$0)
+            ServerMessage.snapshot(stream: stream, epoch: epoch, offset: offset, data: data, into: &$0)
         }
     }
 
@@ -40,14 +40,14 @@ enum ServerFrames {
     }
 
     static func recovered(stream: StreamName, recovered: Bool, epoch: StreamEpoch, offset: UInt64) -> ByteBuffer {
-        text { ServerMessage.recovered(stream: stream, recovered: recovered, epoch: epoch.rawValue, offset: Int(offset), into: &$0) }
+        text { ServerMessage.recovered(stream: stream, recovered: recovered, epoch: epoch, offset: offset, into: &$0) }
     }
 
-    static func presence(stream: StreamName, members: [PresenceMember], names: [String: String]) -> ByteBuffer {
+    static func presence(stream: StreamName, members: [PresenceRecord], names: [String: String]) -> ByteBuffer {
         text(capacity: 256) { ServerMessage.presence(stream: stream, members: members.map { member($0, names) }, into: &$0) }
     }
 
-    static func presenceDiff(stream: StreamName, joins: [PresenceMember], leaves: [PresenceMember], updates: [PresenceMember],
+    static func presenceDiff(stream: StreamName, joins: [PresenceRecord], leaves: [PresenceRecord], updates: [PresenceRecord],
                              names: [String: String]) -> ByteBuffer {
         text(capacity: 256) {
             ServerMessage.presenceDiff(stream: stream, joins: joins.map { member($0, names) }, leaves: leaves.map { member($0, names) },
@@ -56,10 +56,10 @@ enum ServerFrames {
     }
 
     /// A presence member as the protocol shows it: its user id and display name.
-    static func member(_ member: PresenceMember, _ names: [String: String]) -> ServerMessage.Member {
+    static func member(_ member: PresenceRecord, _ names: [String: String]) -> ServerMessage.Member {
         ServerMessage.Member(
             identity: Identity(id: member.identity, name: names[member.identity] ?? member.identity,
-                               kind: Identity.Kind(rawValue: member.kind.rawValue) ?? .user),
+                               kind: member.kind),
             metas: member.metas.map { ServerMessage.Meta(conn: sessionString($0.conn.rawValue), state: RawJSON(trusted: $0.state)) })
     }
 

@@ -26,7 +26,7 @@ extension SessionHandler {
             let sub = hub.makeSubscriberID()
             subscriptions[name] = Subscription(id: sub)
             let seq = replies.reserve()
-            let since = subscribe.since.map { StreamPosition(epoch: StreamEpoch($0.epoch), offset: UInt64($0.offset)) }
+            let since = subscribe.since
             hub.subscribe(name, sub: sub, ref: ref, since: since, snapshot: subscribe.snapshot, requestID: id, seq: seq)
             if !writable { hub.pause(name, sub: sub) }
 

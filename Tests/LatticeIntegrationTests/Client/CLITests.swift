@@ -120,7 +120,9 @@ struct CLITests {
 
         // --json and --since: replays from offset 1
         let subscribedLine = try #require(tail.stderr.split(separator: "\n").first { $0.hasPrefix("# subscribed") })
-        let epoch = try #require(subscribedLine.split(separator: " ").last.flatMap { LatticePosition(String($0)) }).epoch
+        // The line ends with EPOCH:OFFSET (the epoch may hold colons: the last one separates).
+        let position = try #require(subscribedLine.split(separator: " ").last)
+        let epoch = String(try #require(position.lastIndex(of: ":").map { position[..<$0] }))
         let replay = try await ChildProcess(["tail", channel, "--url", url, "--json", "--since", "\(epoch):1"])
         #expect(await replay.wait { out, _ in out.contains("\"offset\":2") }, "stdout: \(replay.stdout) stderr: \(replay.stderr)")
         let line = replay.stdout.split(separator: "\n").first.map(String.init) ?? ""

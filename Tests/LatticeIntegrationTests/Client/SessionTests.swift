@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import LatticeClient
+import LatticeProtocol
 import Testing
 
 /// Helpers for the client tests.
@@ -46,10 +47,10 @@ enum ClientTestSupport {
 actor Collector {
     var items: [SubscriptionEvent] = []
     func add(_ item: SubscriptionEvent) { items.append(item) }
-    var offsets: [Int] {
+    var offsets: [UInt64] {
         items.compactMap { if case .event(let e) = $0 { e.offset } else { nil } }
     }
-    var lastOffset: Int? { offsets.last }
+    var lastOffset: UInt64? { offsets.last }
 
     static func start(_ subscription: LatticeSubscription) -> (Collector, Task<Void, Never>) {
         let collector = Collector()
@@ -84,13 +85,13 @@ struct SessionTests {
         do {
             try await session.publish("run/r1", data: "{}")
         } catch let error as LatticeClientError {
-            #expect(error.code == "not_publishable")
+            #expect(error.code == .notPublishable)
         }
         do {
             _ = try await session.subscribe("channel/acme")
             Issue.record("invalid stream accepted")
         } catch let error as LatticeClientError {
-            #expect(error.code == "invalid_stream")
+            #expect(error.code == .invalidStream)
         }
 
         // Interleaved successes and failures, all in flight together.
@@ -110,7 +111,7 @@ struct SessionTests {
                             try await session.publish("doc/d\(i)", data: "1")
                             return (i, "unexpected ok")
                         } catch let e as LatticeClientError {
-                            return (i, e.code ?? "no code")
+                            return (i, e.code?.rawValue ?? "no code")
                         }
                     }
                 }
@@ -133,24 +134,24 @@ struct SessionTests {
         let (collector, task) = Collector.start(sub)
 
         let datas = [#"{"text":"hi"}"#, #"{ "spaced" : [1, 2] }"#, "42", #""caf\u00e9""#, "null"]
-        var offsets: [Int] = []
+        var offsets: [UInt64] = []
         for d in datas { offsets.append(try await producer.publish(channel, data: d).offset) }
-        #expect(offsets == Array(start.offset + 1...start.offset + datas.count))
+        #expect(offsets == Array(start.offset + 1...start.offset + UInt64(datas.count)))
         #expect(await collector.wait { items in items.filter { if case .event = $0 { true } else { false } }.count == datas.count })
         let events = await collector.items.compactMap { if case .event(let e) = $0 { e } else { nil } }
-        #expect(events.map(\.data) == datas)
+        #expect(events.map(\.data.text) == datas)
         #expect(events.map(\.offset) == offsets)
 
         try await consumer.setPresence(channel, state: #"{"status":"reading"}"#)
         let welcome = try #require(await consumer.welcome)
         let deadline = ContinuousClock.now + .seconds(20)
-        var metas: [PresenceMember.Meta] = []
+        var metas: [ServerMessage.Meta] = []
         while ContinuousClock.now < deadline {
             metas = await consumer.presence(of: channel).flatMap(\.metas)
-            if metas.contains(where: { $0.conn == welcome.session && $0.state.contains("reading") }) { break }
+            if metas.contains(where: { $0.conn == welcome.session && $0.state.text.contains("reading") }) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(metas.contains(where: { $0.conn == welcome.session && $0.state.contains("reading") }), "presence: \(metas)")
+        #expect(metas.contains(where: { $0.conn == welcome.session && $0.state.text.contains("reading") }), "presence: \(metas)")
 
         try await consumer.unsubscribe(channel)
         await task.value  // the events stream finishes on unsubscribe
@@ -205,7 +206,7 @@ struct SessionTests {
 
         let total = 300
         let publishing = Task {
-            var last = 0
+            var last: UInt64 = 0
             for i in 0..<total {
                 last = try await producer.publish(channel, data: "{\"i\":\(i)}").offset
                 if i % 10 == 0 { try await Task.sleep(for: .milliseconds(2)) }
@@ -217,7 +218,7 @@ struct SessionTests {
             await consumer.dropConnection()
         }
         let last = try await publishing.value
-        #expect(last == start + total)
+        #expect(last == start + UInt64(total))
         #expect(await collector.wait(upTo: 30) { items in
             items.contains { if case .event(let e) = $0 { e.offset == last } else { false } }
         }, "the consumer reached the last offset; statuses: \(statuses.value) server stderr: \(server.standardError)")

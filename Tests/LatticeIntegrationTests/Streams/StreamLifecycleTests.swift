@@ -1,5 +1,6 @@
 import Foundation
 import LatticeClient
+import LatticeProtocol
 import Testing
 
 /// Streams leave memory when unused, and a channel changes class while in use
@@ -71,11 +72,11 @@ struct StreamLifecycleTests {
         let (collector, task) = Collector.start(try await session.subscribe(stream))
         let publisher = try await StreamClient.connect(port: server.port, name: "follow-publisher", role: "editor")
         _ = try await publisher.request(#"{"type":"publish","id":1,"stream":"\#(stream)","data":"before"}"#)
-        #expect(await collector.wait { $0.contains { if case .event(let e) = $0 { e.data == #""before""# } else { false } } })
+        #expect(await collector.wait { $0.contains { if case .event(let e) = $0 { e.data.text == #""before""# } else { false } } })
         try Self.mark(server, channel, durable: true)
         #expect(await collector.wait { $0.contains { if case .reset = $0 { true } else { false } } })
         _ = try await publisher.request(#"{"type":"publish","id":2,"stream":"\#(stream)","data":"after"}"#)
-        #expect(await collector.wait { $0.contains { if case .event(let e) = $0 { e.data == #""after""# } else { false } } })
+        #expect(await collector.wait { $0.contains { if case .event(let e) = $0 { e.data.text == #""after""# } else { false } } })
         let items = await collector.items
         #expect(!items.contains { if case .failed = $0 { true } else { false } }, "\(items)")
         task.cancel()
@@ -88,7 +89,7 @@ struct StreamLifecycleTests {
         let server = try TestServerProcess.require()
         let admin = try #require(server.adminToken)
         let session = try await ClientTestSupport.session(server, name: "to-be-removed")
-        let user = try #require(await session.welcome?.identity?.id)
+        let user = try #require(await session.welcome?.identity.id)
         let subscription = try await session.subscribe("channel/demo/removal")
         let removed = try HTTPTestClient.request(port: server.port, "DELETE", "/api/workspaces/demo/members/\(user)", token: admin)
         #expect(removed.status == 200 || removed.status == 204, "\(removed)")
@@ -101,7 +102,7 @@ struct StreamLifecycleTests {
             Issue.record("expected .failed(.server(forbidden)), got \(String(describing: last))")
             return
         }
-        #expect(code == "forbidden")
+        #expect(code == .forbidden)
         #expect(stream == "channel/demo/removal")
         await session.close()
     }

@@ -3,11 +3,15 @@
 /// Opaque to clients. It changes only when history is lost — for example when an in-memory
 /// stream is recreated after a restart — so a client holding an offset from another epoch knows
 /// its offset means nothing here and must refetch.
-public struct StreamEpoch: Hashable, Sendable, CustomStringConvertible {
+public struct StreamEpoch: Hashable, Sendable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let rawValue: String
 
     public init(_ rawValue: String) {
         self.rawValue = rawValue
+    }
+
+    public init(stringLiteral value: String) {
+        self.init(value)
     }
 
     /// 16 lowercase hex digits from 64 random bits.
@@ -26,7 +30,9 @@ public struct StreamEpoch: Hashable, Sendable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-/// A client's cursor in a stream: the last offset it has seen in an epoch.
+/// A position in a stream: the last offset seen in an epoch (what a client resumes from with
+/// `subscribe`'s `since`, what `ok`, `event`, `recovered` and `snapshot` carry). The one position
+/// type of server, streams and client.
 ///
 /// Offsets start at 1 for the first event and grow by exactly 1; offset 0 means "nothing seen".
 public struct StreamPosition: Hashable, Sendable, CustomStringConvertible {
@@ -41,26 +47,3 @@ public struct StreamPosition: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(epoch.rawValue)@\(offset)" }
 }
 
-/// Names one subscription of one stream, chosen by the hub (unique per stream).
-public struct SubscriberID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let rawValue: UInt64
-
-    public init(_ rawValue: UInt64) {
-        self.rawValue = rawValue
-    }
-
-    public static func < (lhs: SubscriberID, rhs: SubscriberID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "sub#\(rawValue)" }
-}
-
-/// Names one client connection (one WebSocket), chosen by the server (unique per server).
-public struct ConnectionID: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public let rawValue: UInt64
-
-    public init(_ rawValue: UInt64) {
-        self.rawValue = rawValue
-    }
-
-    public static func < (lhs: ConnectionID, rhs: ConnectionID) -> Bool { lhs.rawValue < rhs.rawValue }
-    public var description: String { "conn#\(rawValue)" }
-}

@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "lattice", targets: ["lattice"]),
         .library(name: "LatticeWebSocket", targets: ["LatticeWebSocket"]),
         .library(name: "LatticeClient", targets: ["LatticeClient"]),
+        .library(name: "LatticeProtocol", targets: ["LatticeProtocol"]),
         .library(name: "LatticeCRDT", targets: ["LatticeCRDT"]),
     ],
     dependencies: [

@@ -32,23 +32,32 @@ struct BenchEchoCommand: AsyncParsableCommand {
         let message = WebSocketMessage(kind: text ? .text : .binary, data: payload)
 
         // Connect everyone first; the load starts together.
-        var handlers: [(any Channel, EchoLoadHandler)] = []
+        // Handlers are not Sendable: each is reached on its channel's loop through NIOLoopBound.
+        var handlers: [(any Channel, NIOLoopBound<EchoLoadHandler>)] = []
         for _ in 0..<connections {
             let (channel, _) = try await WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
                 try channel.pipeline.syncOperations.addHandler(EchoLoadHandler(message: message, inFlight: pipeline))
             }.get()
-            let handler = try await channel.pipeline.handler(type: EchoLoadHandler.self).get()
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: EchoLoadHandler.self), eventLoop: channel.eventLoop)
+            }.get()
             handlers.append((channel, handler))
         }
 
         let measureStart = NIODeadline.now() + .nanoseconds(Int64(warmup * 1e9))
         let measureEnd = measureStart + .nanoseconds(Int64(duration * 1e9))
-        var recorders: [ObjectIdentifier: (any EventLoop, LoadRecorder)] = [:]
+        var recorders: [ObjectIdentifier: (any EventLoop, NIOLoopBound<LoadRecorder>)] = [:]
         for (channel, handler) in handlers {
-            let key = ObjectIdentifier(channel.eventLoop)
-            let recorder = recorders[key]?.1 ?? LoadRecorder(window: measureStart...measureEnd)
-            recorders[key] = (channel.eventLoop, recorder)
-            channel.eventLoop.execute { handler.start(recorder: recorder, stopAt: measureEnd) }
+            let loop = channel.eventLoop
+            let key = ObjectIdentifier(loop)
+            let recorder: NIOLoopBound<LoadRecorder>
+            if let existing = recorders[key]?.1 {
+                recorder = existing
+            } else {
+                recorder = try await loop.submit { NIOLoopBound(LoadRecorder(window: measureStart...measureEnd), eventLoop: loop) }.get()
+            }
+            recorders[key] = (loop, recorder)
+            loop.execute { handler.value.start(recorder: recorder.value, stopAt: measureEnd) }
         }
         try await Task.sleep(nanoseconds: UInt64((warmup + duration) * 1e9) + 200_000_000)
         for (channel, _) in handlers {
@@ -60,7 +69,7 @@ struct BenchEchoCommand: AsyncParsableCommand {
         var total: UInt64 = 0
         for (loop, recorder) in recorders.values {
             // Read each recorder on its own loop, after its connections are closed.
-            let (histogram, count) = try await loop.submit { (recorder.histogram, recorder.count) }.get()
+            let (histogram, count) = try await loop.submit { (recorder.value.histogram, recorder.value.count) }.get()
             merged.add(histogram)
             total += count
         }
@@ -81,7 +90,7 @@ struct BenchEchoCommand: AsyncParsableCommand {
 }
 
 /// Keeps `inFlight` messages outstanding on one connection and records each round trip.
-final class EchoLoadHandler: ChannelInboundHandler, @unchecked Sendable {
+final class EchoLoadHandler: ChannelInboundHandler {
     // Event-loop confined.
     typealias InboundIn = WebSocketMessage
     typealias OutboundOut = WebSocketOutbound

@@ -61,24 +61,30 @@ struct BenchFanoutCommand: AsyncParsableCommand {
 
         // Subscribers: in parallel batches; each is ready once its subscribe is acknowledged.
         let connectStart = NIODeadline.now()
-        var subs: [(any Channel, FanoutSubscriber)] = []
+        // Handlers are not Sendable: each is reached on its channel's loop through NIOLoopBound.
+        var subs: [(any Channel, NIOLoopBound<FanoutSubscriber>)] = []
         subs.reserveCapacity(subscribers)
         var next = 0
         while next < subscribers {
             let batch = min(connectBatch, subscribers - next)
-            var futures: [EventLoopFuture<(any Channel, FanoutSubscriber)>] = []
+            var futures: [EventLoopFuture<(any Channel, NIOLoopBound<FanoutSubscriber>)>] = []
             for _ in 0..<batch {
-                let handlerBox = NIOLoopBoundBoxHolder()
                 let connected = WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
-                    let handler = FanoutSubscriber(subscribeText: subscribeText, subscribed: channel.eventLoop.makePromise())
-                    handlerBox.set(handler)
-                    try channel.pipeline.syncOperations.addHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(
+                        FanoutSubscriber(subscribeText: subscribeText, subscribed: channel.eventLoop.makePromise()))
                 }
                 futures.append(connected.flatMap { channel, _ in
-                    let handler = handlerBox.get()!
+                    // On the channel's loop (the connect future completes there).
+                    let handler: FanoutSubscriber
+                    do {
+                        handler = try channel.pipeline.syncOperations.handler(type: FanoutSubscriber.self)
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                    let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
                     // After the current read: the HTTP decoder leaves the pipeline when its decode loop ends.
-                    channel.eventLoop.execute { handler.sendSubscribe() }
-                    return handler.subscribed.futureResult.map { (channel, handler) }
+                    channel.eventLoop.execute { bound.value.sendSubscribe() }
+                    return handler.subscribed.futureResult.map { (channel, bound) }
                 })
             }
             for f in futures {
@@ -95,31 +101,39 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         }
         let connectSeconds = Double((NIODeadline.now() - connectStart).nanoseconds) / 1e9
 
-        var pubs: [(any Channel, FanoutPublisher)] = []
+        var pubs: [(any Channel, NIOLoopBound<FanoutPublisher>)] = []
         let perPublisherRate = totalRate.map { $0 / Double(publishers) }
         for _ in 0..<publishers {
             let (channel, _) = try await WebSocketClient.connect(to: target, options: options, on: group) { channel, _ in
                 try channel.pipeline.syncOperations.addHandler(
                     FanoutPublisher(stream: stream, size: size, rate: perPublisherRate, maxInFlight: inFlight))
             }.get()
-            let handler = try await channel.pipeline.handler(type: FanoutPublisher.self).get()
+            let handler = try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: FanoutPublisher.self), eventLoop: channel.eventLoop)
+            }.get()
             pubs.append((channel, handler))
         }
 
         // One recorder per event loop; handlers only touch their own loop's recorder.
         let start = NIODeadline.now() + .milliseconds(100)
         let stopAt = start + .nanoseconds(Int64(duration * 1e9))
-        var recorders: [ObjectIdentifier: (any EventLoop, LoadRecorder)] = [:]
+        var recorders: [ObjectIdentifier: (any EventLoop, NIOLoopBound<LoadRecorder>)] = [:]
         for (channel, handler) in subs {
-            let key = ObjectIdentifier(channel.eventLoop)
-            let recorder = recorders[key]?.1 ?? LoadRecorder(window: start...NIODeadline.distantFuture)
-            recorders[key] = (channel.eventLoop, recorder)
-            channel.eventLoop.execute { handler.recorder = recorder }
+            let loop = channel.eventLoop
+            let key = ObjectIdentifier(loop)
+            let recorder: NIOLoopBound<LoadRecorder>
+            if let existing = recorders[key]?.1 {
+                recorder = existing
+            } else {
+                recorder = try await loop.submit { NIOLoopBound(LoadRecorder(window: start...NIODeadline.distantFuture), eventLoop: loop) }.get()
+            }
+            recorders[key] = (loop, recorder)
+            loop.execute { handler.value.recorder = recorder.value }
         }
         // Make sure every subscriber has its recorder before the first publish.
         for (loop, _) in recorders.values { try await loop.submit {}.get() }
         for (channel, handler) in pubs {
-            channel.eventLoop.execute { handler.start(at: start, stopAt: stopAt) }
+            channel.eventLoop.execute { handler.value.start(at: start, stopAt: stopAt) }
         }
         try await Task.sleep(nanoseconds: UInt64(max(0, (stopAt - NIODeadline.now()).nanoseconds)))
 
@@ -127,19 +141,19 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         func publisherTotals() async throws -> (acked: UInt64, errors: UInt64, inFlight: Int) {
             var acked: UInt64 = 0, errors: UInt64 = 0, inFlight = 0
             for (channel, handler) in pubs {
-                let t = try await channel.eventLoop.submit { (handler.acked, handler.errors, handler.inFlight) }.get()
+                let t = try await channel.eventLoop.submit { (handler.value.acked, handler.value.errors, handler.value.inFlight) }.get()
                 acked += t.0; errors += t.1; inFlight += t.2
             }
             return (acked, errors, inFlight)
         }
         func ackHistogram() async throws -> Histogram<UInt64> {
             var merged = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-            for (channel, handler) in pubs { merged.add(try await channel.eventLoop.submit { handler.ackLatency }.get()) }
+            for (channel, handler) in pubs { merged.add(try await channel.eventLoop.submit { handler.value.ackLatency }.get()) }
             return merged
         }
         func deliveredTotal() async throws -> UInt64 {
             var total: UInt64 = 0
-            for (loop, recorder) in recorders.values { total += try await loop.submit { recorder.count }.get() }
+            for (loop, recorder) in recorders.values { total += try await loop.submit { recorder.value.count }.get() }
             return total
         }
         let drainUntil = NIODeadline.now() + .nanoseconds(Int64(drain * 1e9))
@@ -157,7 +171,9 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         var delivered: UInt64 = 0
         var parseErrors: UInt64 = 0
         for (loop, recorder) in recorders.values {
-            let (histogram, count, errors) = try await loop.submit { (recorder.histogram, recorder.count, recorder.errors) }.get()
+            let (histogram, count, errors) = try await loop.submit {
+                (recorder.value.histogram, recorder.value.count, recorder.value.errors)
+            }.get()
             merged.add(histogram)
             delivered += count
             parseErrors += errors
@@ -210,14 +226,6 @@ struct BenchFanoutCommand: AsyncParsableCommand {
     }
 }
 
-/// Hands a handler created in a channel initializer back to the caller.
-final class NIOLoopBoundBoxHolder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var handler: FanoutSubscriber?
-    func set(_ h: FanoutSubscriber) { lock.lock(); handler = h; lock.unlock() }
-    func get() -> FanoutSubscriber? { lock.lock(); defer { lock.unlock() }; return handler }
-}
-
 /// Finds `"t":` in an event and returns the number after it (the publisher's send time), by a byte scan.
 @inline(__always)
 func scanSendTime(_ buffer: ByteBuffer) -> UInt64? {
@@ -253,7 +261,7 @@ func hasTypePrefix(_ buffer: ByteBuffer, _ prefix: StaticString) -> Bool {
 }
 
 /// One subscriber: subscribes on start, then records each event's publish→delivery latency.
-final class FanoutSubscriber: ChannelInboundHandler, @unchecked Sendable {
+final class FanoutSubscriber: ChannelInboundHandler {
     // Event-loop confined.
     typealias InboundIn = WebSocketMessage
     typealias OutboundOut = WebSocketOutbound
@@ -330,7 +338,7 @@ struct FanoutError: Error, CustomStringConvertible {
 
 /// One publisher: publishes at its share of the rate (a 1 ms timer tops up what is due),
 /// or as fast as acks allow, never with more than `maxInFlight` unacknowledged.
-final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
+final class FanoutPublisher: ChannelInboundHandler {
     // Event-loop confined.
     typealias InboundIn = WebSocketMessage
     typealias OutboundOut = WebSocketOutbound
@@ -374,8 +382,10 @@ final class FanoutPublisher: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         self.startAt = start
         self.stopAt = stopAt
-        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: max(.zero, start - .now()), delay: .milliseconds(1)) { [weak self] task in
-            self?.tick(task)
+        // The task runs on this loop; handlerRemoved cancels it, so holding the handler is fine.
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleRepeatedTask(initialDelay: max(.zero, start - .now()), delay: .milliseconds(1)) { task in
+            bound.value.tick(task)
         }
     }
 

@@ -2,9 +2,9 @@ import Foundation
 import Histogram
 import NIOCore
 
-/// Latencies and counts gathered on one event loop (never shared across
-/// threads while the load runs; merged at the end).
-final class LoadRecorder: @unchecked Sendable {
+/// Latencies and counts gathered on one event loop (reached only there, through
+/// `NIOLoopBound`; merged at the end).
+final class LoadRecorder {
     var histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000,
                                       numberOfSignificantValueDigits: .three)
     var count: UInt64 = 0

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import UnixSignals
 import LatticeClient
 import LatticeProtocol
 import Synchronization
@@ -47,10 +48,15 @@ struct TailCommand: AsyncParsableCommand {
             position = p
         }
         let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved()))
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
-            Task { await session.close() }
+        // Trapped before connecting, so a signal at any later moment closes the session cleanly.
+        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+        let stopper = Task {
+            for await _ in signals {
+                await session.close()
+                return
+            }
         }
-        defer { signals.cancel() }
+        defer { stopper.cancel() }
 
         do {
             try await session.connect()
@@ -186,29 +192,6 @@ extension StreamPosition {
 
     /// `EPOCH:OFFSET`.
     var cliText: String { "\(epoch.rawValue):\(offset)" }
-}
-
-/// Runs `handler` (on a dispatch queue) when one of `signals` arrives; the signals'
-/// default actions are suspended until `cancel()`.
-final class SignalWatcher: @unchecked Sendable {
-    // Immutable after init; DispatchSource is thread-safe.
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
-        var sources: [any DispatchSourceSignal] = []
-        for sig in signals {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-
-    func cancel() {
-        for s in sources { s.cancel() }
-    }
 }
 
 /// `--token` (env `LATTICE_TOKEN`): the credential the client tools send at the handshake.

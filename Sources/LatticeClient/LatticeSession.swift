@@ -19,6 +19,9 @@ public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertib
     case closed
     /// The connection or the `welcome` could not be established.
     case connectFailed(String)
+    /// The server refused the credential at the handshake (HTTP `status`: 401, or 403 for a
+    /// refused origin): no token, or one that is unknown, revoked or expired.
+    case credentialRefused(status: UInt)
     /// A local check failed before anything was sent (e.g. a second `subscribe` to one stream).
     case invalid(String)
 
@@ -40,6 +43,8 @@ public enum LatticeClientError: Error, Sendable, Hashable, CustomStringConvertib
         case .connectionLost: return "connection_lost: the connection ended before the answer"
         case .closed: return "closed: the session is closed"
         case .connectFailed(let why): return "connect_failed: \(why)"
+        case .credentialRefused(let status):
+            return "credential_refused: the server refused the token (HTTP \(status)); `lattice admin token create` makes a new one"
         case .invalid(let why): return "invalid: \(why)"
         }
     }
@@ -416,6 +421,9 @@ public actor LatticeSession {
             case .failConnect(let reason):
                 connectWaiter?.resume(throwing: LatticeClientError.connectFailed(reason))
                 connectWaiter = nil
+            case .refuseCredential(let status):
+                connectWaiter?.resume(throwing: LatticeClientError.credentialRefused(status: status))
+                connectWaiter = nil
             case .becomeReady(let gen, let heartbeat):
                 welcomeTimer?.cancel()
                 becomeReady(generation: gen, heartbeat: heartbeat)
@@ -454,8 +462,11 @@ public actor LatticeSession {
             let conn: WebSocketConnection
             do {
                 conn = try await WebSocketClient.connect(to: url, options: wsOptions, on: group)
+            } catch WebSocketClientHandshakeError.rejected(let status, _) where status == 401 || status == 403 {
+                await self?.credentialRefused(generation: gen, status: status)
+                return
             } catch {
-                await self?.openFailed(generation: gen, reason: "\(url): \(error)")
+                await self?.openFailed(generation: gen, reason: "\(url): \(Self.describe(error))")
                 return
             }
             guard let self, await self.opened(conn, generation: gen) else {
@@ -482,6 +493,35 @@ public actor LatticeSession {
         connectionGeneration = gen
         perform(actions)
         return true
+    }
+
+    private func credentialRefused(generation gen: Int, status: UInt) {
+        perform(machine.credentialRefused(generation: gen, status: status))
+    }
+
+    /// A connect failure in words, without NIO's internals (`connect(descriptor:addr:size:)`).
+    nonisolated static func describe(_ error: any Error) -> String {
+        if let error = error as? WebSocketClientHandshakeError {
+            switch error {
+            case .rejected(let status, _): return "the server answered HTTP \(status) instead of upgrading"
+            case .connectionClosed: return "the server closed the connection during the handshake"
+            default: return "the server's handshake answer was not valid (\(error))"
+            }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "timed out connecting" }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first?.error { return describe(first) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "the host name did not resolve" }
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused (is the server running?)"
+            case ETIMEDOUT: return "timed out connecting"
+            case ENETUNREACH, EHOSTUNREACH: return "no route to the host"
+            default: return String(cString: strerror(error.errnoCode))
+            }
+        }
+        return String(describing: error)
     }
 
     private func openFailed(generation gen: Int, reason: String) {

@@ -45,6 +45,8 @@ struct SessionConnectionStateMachine {
         case awaitWelcome(generation: Int)
         /// The first `connect()` failed: throw this to its caller.
         case failConnect(reason: String)
+        /// The first `connect()` was refused its credential (HTTP `status` at the handshake).
+        case refuseCredential(status: UInt)
         /// Greeted: resubscribe, send what waited, start the heartbeat (every `heartbeat`, if any).
         case becomeReady(generation: Int, heartbeat: Duration?)
         /// A ready connection ended: requests already sent fail with `.connectionLost`; the
@@ -108,6 +110,19 @@ struct SessionConnectionStateMachine {
     mutating func openFailed(generation g: Int, reason: String) -> [Action] {
         guard case .connecting(g) = state else { return [] }
         return attemptEnded(reason: reason, closeCode: nil, closeReason: "")
+    }
+
+    /// The handshake of generation `g` was answered 401 or 403: the token does not
+    /// authenticate, and trying it again cannot help. The first connect fails with it; a
+    /// reconnect ends the session (`credentialEnded`).
+    mutating func credentialRefused(generation g: Int, status: UInt) -> [Action] {
+        guard case .connecting(g) = state else { return [] }
+        guard everConnected else {
+            state = .idle
+            return [.refuseCredential(status: status)]
+        }
+        return [.attemptFailed(reason: "the server refused the token (HTTP \(status))")]
+            + finish(.credentialEnded(reason: "the token was refused at reconnect (HTTP \(status))"))
     }
 
     mutating func welcomeReceived(generation g: Int, heartbeatSeconds: Int?, now: Duration) -> [Action] {

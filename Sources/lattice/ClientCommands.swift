@@ -23,6 +23,35 @@ func printLine(_ text: String) {
     fflush(nil)
 }
 
+/// The exit statuses of `lattice tail` and `lattice publish` (docs/client.md). Usage errors
+/// exit with 64, as swift-argument-parser does for every command.
+enum ClientExit {
+    /// The server could not be reached, or the connection ended without an answer.
+    static let unreachable: Int32 = 1
+    /// The server refused the request (its error code is printed).
+    static let refused: Int32 = 2
+    /// The server refused or ended the token.
+    static let credential: Int32 = 3
+
+    static func code(for error: LatticeClientError) -> ExitCode {
+        switch error {
+        case .credentialRefused: ExitCode(credential)
+        case .server, .refused: ExitCode(refused)
+        case .invalid: ExitCode.validationFailure
+        case .timeout, .connectionLost, .closed, .connectFailed: ExitCode(unreachable)
+        }
+    }
+}
+
+/// `lattice tail` comes back soon after a restarted server: its backoff is capped at 2 s.
+let tailReconnectPolicy = ReconnectPolicy(baseDelay: .milliseconds(100), maxDelay: .seconds(2))
+
+/// A wait for people: `0.42 s`.
+func seconds(_ duration: Duration) -> String {
+    let (s, atto) = duration.components
+    return String(format: "%.2f s", Double(s) + Double(atto) / 1e18)
+}
+
 struct TailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tail",
@@ -31,7 +60,9 @@ struct TailCommand: AsyncParsableCommand {
             Each event is printed as `OFFSET DATA` (or, with --json, one JSON object per line: \
             {"stream","epoch","offset","data"[,"key"]}). When a resume is not gapless (the server \
             no longer has the missed history), a line starting with `# reset` (or a JSON object \
-            with "reset":true) says so. Stops on SIGINT or SIGTERM.
+            with "reset":true) says so. Reconnects with backoff capped at 2 s. Stops on SIGINT or \
+            SIGTERM (status 0). Exit status 1: the server cannot be reached (or reconnecting gave up); \
+            2: the server refused the subscribe; 3: the server refused or ended the token; 64: bad usage.
             """)
 
     @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
@@ -47,7 +78,8 @@ struct TailCommand: AsyncParsableCommand {
             guard let p = StreamPosition(cliText: since) else { throw ValidationError("--since must look like EPOCH:OFFSET, e.g. 9f3a51c2:41") }
             position = p
         }
-        let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved()))
+        let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved(),
+                                                                                 reconnect: tailReconnectPolicy))
         // Trapped before connecting, so a signal at any later moment closes the session cleanly.
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         let stopper = Task {
@@ -60,36 +92,36 @@ struct TailCommand: AsyncParsableCommand {
 
         do {
             try await session.connect()
-        } catch {
+        } catch let error as LatticeClientError {
             printError("lattice tail: cannot connect to \(target): \(error)")
-            throw ExitCode(1)
+            throw ClientExit.code(for: error)
         }
         let subscription: LatticeSubscription
         do {
             subscription = try await session.subscribe(stream, since: position)
-        } catch {
+        } catch let error as LatticeClientError {
             printError("lattice tail: subscribe \(stream) failed: \(error)")
             await session.close()
-            throw ExitCode((error as? LatticeClientError)?.code == nil ? 1 : 2)
+            throw ClientExit.code(for: error)
         }
         let json = self.json
         // The session ended without our asking (token revoked or expired, reconnecting gave up).
-        let endedBy = Mutex<String?>(nil)
+        let endedBy = Mutex<(reason: String, status: Int32)?>(nil)
         let statusTask = Task {
             for await status in session.statusUpdates {
                 switch status {
                 case .disconnected(let reason): printError("# disconnected: \(reason)")
-                case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(delay))")
+                case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(seconds(delay)))")
                 case .connected(let id): printError("# connected (session \(id))")
                 case .gaveUp:
                     printError("# gave up reconnecting")
-                    endedBy.withLock { $0 = "gave up reconnecting" }
+                    endedBy.withLock { $0 = ("gave up reconnecting", ClientExit.unreachable) }
                 case .credentialEnded(let reason):
                     printError("# the server ended this token: \(reason); not reconnecting")
-                    endedBy.withLock { $0 = "the server ended the token (\(reason))" }
+                    endedBy.withLock { $0 = ("the server ended the token (\(reason))", ClientExit.credential) }
                 case .terminalClose(let code, let reason):
                     printError("# the server closed the connection with \(code) \(reason); not reconnecting")
-                    endedBy.withLock { $0 = "the server closed the connection (\(code) \(reason))" }
+                    endedBy.withLock { $0 = ("the server closed the connection (\(code) \(reason))", ClientExit.unreachable) }
                 case .closed: break
                 }
             }
@@ -125,12 +157,12 @@ struct TailCommand: AsyncParsableCommand {
         await session.close()
         if let failure, failure != .closed {
             printError("lattice tail: \(failure)")
-            throw ExitCode(1)
+            throw ClientExit.code(for: failure)
         }
         await statusTask.value
-        if let reason = endedBy.withLock({ $0 }) {
-            printError("lattice tail: \(reason)")
-            throw ExitCode(1)
+        if let ended = endedBy.withLock({ $0 }) {
+            printError("lattice tail: \(ended.reason)")
+            throw ExitCode(ended.status)
         }
     }
 }
@@ -141,7 +173,9 @@ struct PublishCommand: AsyncParsableCommand {
         abstract: "Publish one JSON value to a channel stream and print its offset.",
         discussion: """
             DATA must be one JSON value: '{"text":"hi"}', '42', '"a string"' (note the quotes). \
-            Prints `offset N epoch E`. On a server error prints its code and exits with status 2.
+            Prints `offset N epoch E`. Exit status 1: the server cannot be reached (or did not \
+            answer); 2: the server refused the publish (its code is printed); 3: the server refused \
+            the token; 64: bad usage.
             """)
 
     @Argument(help: "Stream name, e.g. channel/acme/general.") var stream: String
@@ -173,7 +207,7 @@ struct PublishCommand: AsyncParsableCommand {
         } catch let error as LatticeClientError {
             await session.close()
             printError("lattice publish: \(error)")
-            throw ExitCode(error.code == nil ? 1 : 2)
+            throw ClientExit.code(for: error)
         }
     }
 }

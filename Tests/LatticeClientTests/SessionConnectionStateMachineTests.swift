@@ -120,6 +120,21 @@ struct SessionConnectionStateMachineTests {
         #expect((ended.last == .scheduleReconnect(attempt: 1)) == code.reconnects)
     }
 
+    @Test("a refused credential fails the first connect with it, and ends the session at a reconnect instead of retrying")
+    func refusedCredential() {
+        var m = Machine(reconnect: .standard)
+        _ = m.connect()
+        #expect(m.credentialRefused(generation: 1, status: 401) == [.refuseCredential(status: 401)])
+        #expect(m.state == .idle)
+        let g = Self.ready(&m)
+        _ = m.connectionEnded(generation: g, reason: "eof", closeCode: nil, closeReason: "", now: .zero)
+        _ = m.backoffElapsed()
+        let actions = m.credentialRefused(generation: g + 1, status: 401)
+        #expect(actions == [.attemptFailed(reason: "the server refused the token (HTTP 401)"),
+                            .finish(.credentialEnded(reason: "the token was refused at reconnect (HTTP 401)"))])
+        #expect(m.state == .closed(.credentialEnded(reason: "the token was refused at reconnect (HTTP 401)")))
+    }
+
     @Test("events of an older generation are ignored")
     func staleGenerations() {
         var m = Machine(reconnect: .standard)
@@ -211,7 +226,7 @@ struct SessionConnectionStateMachineTests {
                     case .scheduleReconnect(let attempt):
                         #expect(attempt < 2, "past maxAttempts: \(events)")
                         #expect(m.state == .backingOff)
-                    case .failConnect:
+                    case .failConnect, .refuseCredential:
                         #expect(m.state == .idle && !m.everConnected)
                     case .awaitWelcome, .connectionLost, .attemptFailed, .closeSocket:
                         break

@@ -133,7 +133,7 @@ struct CLITests {
         #expect(await replay.exitStatus(within: 10) == 0)
     }
 
-    @Test("lattice tail exits with status 1 and says why when the server revokes its token")
+    @Test("lattice tail exits with status 3 and says why when the server revokes its token")
     func tailEndsOnRevocation() async throws {
         let server = try TestServerProcess.require()
         let admin = try #require(server.adminToken)
@@ -143,8 +143,37 @@ struct CLITests {
         let tokenID = "t_" + token.dropFirst("lat_t_".count).prefix(16)
         let revoke = try HTTPTestClient.request(port: server.port, "DELETE", "/api/tokens/\(tokenID)", token: admin)
         #expect(revoke.status == 200 || revoke.status == 204, "\(revoke)")
-        #expect(await tail.exitStatus(within: 30) == 1, "stderr: \(tail.stderr)")
+        #expect(await tail.exitStatus(within: 30) == 3, "stderr: \(tail.stderr)")
         #expect(tail.stderr.contains("token revoked"), "stderr: \(tail.stderr)")
+    }
+
+    @Test("a refused token exits 3 and an unreachable server 1, each with one human line")
+    func exitStatuses() async throws {
+        _ = try TestServerProcess.require()
+        let forged = "lat_t_0123456789abcdef_" + String(repeating: "A", count: 43)
+        for command in [["publish", "channel/demo/x", "1"], ["tail", "channel/demo/x"]] {
+            let refused = try await ChildProcess.run(command + ["--url", url, "--token", forged])
+            #expect(refused.status == 3, "\(command): \(refused.stderr)")
+            let lines = refused.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("credential_refused") && lines[0].contains("HTTP 401"),
+                    "\(command): \(refused.stderr)")
+            #expect(!refused.stderr.contains("rejected("), "no enum dump: \(refused.stderr)")
+        }
+        // A port nothing listens on (bound, then closed).
+        let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(probe, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        close(probe)
+        let unreachable = try await ChildProcess.run(["publish", "channel/demo/x", "1", "--url", "ws://127.0.0.1:\(port)/ws", "--token", forged])
+        #expect(unreachable.status == 1, "\(unreachable.stderr)")
+        #expect(unreachable.stderr.split(separator: "\n").count == 1 && unreachable.stderr.contains("connection refused"),
+                "\(unreachable.stderr)")
+        #expect(!unreachable.stderr.contains("descriptor"), "no NIO internals: \(unreachable.stderr)")
     }
 
     @Test("lattice bench fanout --json: every event reaches every subscriber")

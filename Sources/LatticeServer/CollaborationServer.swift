@@ -17,6 +17,7 @@ public enum CollaborationServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         var hubSettings = settings.hub
         hubSettings.heartbeatSeconds = configuration.pingInterval.map { Int($0.nanoseconds / 1_000_000_000) } ?? 0
+        hubSettings.isCoalescingChannel = services.isCoalescingChannel
         let hub: StreamHub
         do {
             hub = try await StreamHub.make(group: group, settings: hubSettings,

@@ -49,13 +49,14 @@ public struct LatticeCloseCode: Sendable, Hashable, CustomStringConvertible {
     public static let messageTooBig = LatticeCloseCode(1009, .terminal)
     /// A subscriber of an ephemeral channel could not keep up with it; a resume tells what was lost.
     public static let slowConsumer = LatticeCloseCode(4001, reason: "slow_consumer", .reconnect)
-    /// The client stopped answering heartbeats (specified; not sent yet: docs/protocol.md).
+    /// The client stopped answering heartbeats: a keepalive ping went unanswered for a whole
+    /// interval (sent by `lattice serve` on `/ws`, then TCP is closed at once).
     public static let heartbeatTimeout = LatticeCloseCode(4002, reason: "heartbeat_timeout", .reconnect)
     /// The token this connection authenticated with no longer authenticates (revoked, expired,
     /// deleted, its user deleted; the close reason says which): reconnecting with it is refused.
     public static let tokenRevoked = LatticeCloseCode(4003, reason: "token_revoked", .terminal)
 
-    /// Every code of the table (4002 is specified, not sent yet), in the order of docs/protocol.md's table.
+    /// Every code of the table, in the order of docs/protocol.md's table.
     public static let all: [LatticeCloseCode] = [
         .normal, .goingAway, .protocolError, .invalidPayload, .policyViolation, .messageTooBig,
         .slowConsumer, .heartbeatTimeout, .tokenRevoked,

@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import LatticeAuth
+import LatticeProtocol
 import LatticeWebSocket
 
 /// `lattice serve`: the collaboration server — HTTP (health, the web app, the REST API) and the WebSocket
@@ -13,10 +14,14 @@ public enum CollaborationServer {
     public static func start(settings: ServerSettings, webRoot: String?, services: ServerServices) async throws -> RunningServer {
         var configuration = settings.webSocket
         if !configuration.subprotocols.contains(subprotocol) { configuration.subprotocols.append(subprotocol) }
+        // lattice.v1 sessions that stop answering pings are told 4002 heartbeat_timeout.
+        configuration.keepaliveTimeoutClose = WebSocketKeepaliveTimeoutClose(
+            code: WebSocketCloseCode(.heartbeatTimeout), reason: LatticeCloseCode.heartbeatTimeout.reason)
         let files = try webRoot.map { try StaticFiles(directory: $0) } ?? StaticFiles()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
         var hubSettings = settings.hub
         hubSettings.heartbeatSeconds = configuration.pingInterval.map { Int($0.nanoseconds / 1_000_000_000) } ?? 0
+        hubSettings.isCoalescingChannel = services.isCoalescingChannel
         let hub: StreamHub
         do {
             hub = try await StreamHub.make(group: group, settings: hubSettings,

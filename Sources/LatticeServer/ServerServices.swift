@@ -10,13 +10,21 @@ public struct ServerServices: Sendable {
     public var isDurableChannel: @Sendable (String) -> Bool
     /// Marks a channel durable or not (persisted).
     public var setChannelDurable: @Sendable (_ workspace: String, _ channel: String, _ durable: Bool) async throws -> Void
+    /// Whether a channel's stream is coalescing (owners mark channels; docs/streams.md).
+    public var isCoalescingChannel: @Sendable (String) -> Bool
+    /// Marks a channel coalescing or not (persisted; a channel is durable or coalescing, not both).
+    public var setChannelCoalescing: @Sendable (_ workspace: String, _ channel: String, _ coalescing: Bool) async throws -> Void
 
     public init(access: AccessControl, streams: any DurableStreamStore,
                 isDurableChannel: @escaping @Sendable (String) -> Bool,
-                setChannelDurable: @escaping @Sendable (String, String, Bool) async throws -> Void) {
+                setChannelDurable: @escaping @Sendable (String, String, Bool) async throws -> Void,
+                isCoalescingChannel: @escaping @Sendable (String) -> Bool,
+                setChannelCoalescing: @escaping @Sendable (String, String, Bool) async throws -> Void) {
         self.access = access
         self.streams = streams
         self.isDurableChannel = isDurableChannel
         self.setChannelDurable = setChannelDurable
+        self.isCoalescingChannel = isCoalescingChannel
+        self.setChannelCoalescing = setChannelCoalescing
     }
 }

@@ -17,16 +17,19 @@ public final class SQLiteStore: Sendable {
     let writer: GroupCommitWriter
     /// `durableChannels()`, for `isDurableChannel(_:)` (synchronous, on event loops).
     let durableChannelNames: Mutex<Set<String>>
+    /// `coalescingChannels()`, for `isCoalescingChannel(_:)`.
+    let coalescingChannelNames: Mutex<Set<String>>
     private let closed = Mutex(false)
 
     private init(path: String, pool: DatabasePool, options: SQLiteStoreOptions,
-                 heads: [String: DurableStreamHead], durableChannels: Set<String>) {
+                 heads: [String: DurableStreamHead], durableChannels: Set<String>, coalescingChannels: Set<String>) {
         self.path = path
         self.pool = pool
         self.options = options
         self.heads = HeadCache(heads)
         self.writer = GroupCommitWriter(pool: pool, heads: self.heads, options: options)
         self.durableChannelNames = Mutex(durableChannels)
+        self.coalescingChannelNames = Mutex(coalescingChannels)
     }
 
     /// Opens (creating if needed) `directory/lattice.sqlite`, migrates it to the latest schema,
@@ -42,10 +45,11 @@ public final class SQLiteStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(options.synchronous.rawValue)")
             }
             try migrator.migrate(pool)
-            let (heads, channels) = try pool.read { db in
-                (try HeadCache.load(db), try loadDurableChannels(db))
+            let (heads, channels, coalescing) = try pool.read { db in
+                (try HeadCache.load(db), try loadDurableChannels(db), try loadCoalescingChannels(db))
             }
-            let store = SQLiteStore(path: path, pool: pool, options: options, heads: heads, durableChannels: channels)
+            let store = SQLiteStore(path: path, pool: pool, options: options, heads: heads, durableChannels: channels,
+                                    coalescingChannels: coalescing)
             store.writer.start()
             return store
         } catch {

@@ -13,6 +13,7 @@ extension SQLiteStore {
         migrator.registerMigration("v1", migrate: migrateV1)
         migrator.registerMigration("v2", migrate: migrateV2)
         migrator.registerMigration("v3", migrate: migrateV3)
+        migrator.registerMigration("v4", migrate: migrateV4)
         return migrator
     }
 
@@ -140,6 +141,18 @@ extension SQLiteStore {
             CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens BEGIN
                 INSERT INTO identity_changes (kind, subject) VALUES ('token', OLD.id);
             END;
+            """)
+    }
+
+    private static func migrateV4(_ db: Database) throws {
+        try db.execute(sql: """
+            -- Channels their owners made coalescing (a channel is durable or coalescing, not both).
+            CREATE TABLE coalescing_channels (
+                workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+                channel TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                PRIMARY KEY (workspace_id, channel)
+            ) WITHOUT ROWID;
             """)
     }
 }

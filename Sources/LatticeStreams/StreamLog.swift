@@ -4,7 +4,8 @@ public import NIOCore
 /// A subscribe's answer: what the client missed, and where live delivery starts.
 public struct Attachment: Sendable {
     public var outcome: ResumeOutcome
-    /// Exactly the events after the client's offset, oldest first (empty unless recovered).
+    /// Exactly the events after the client's offset, oldest first (empty unless recovered). On a
+    /// coalescing stream only the newest event of each key among them, and every keyless one.
     public var backlog: [StreamEvent]
     /// The newest offset at attach time: the first live event the subscriber gets is `liveFrom + 1`.
     public var liveFrom: UInt64
@@ -100,7 +101,7 @@ public struct StreamLog<History: StreamHistory>: Sendable {
         if outcome == .recovered, let since, since.offset < newest {
             switch history.read(after: since.offset, limit: Int.max) {
             case .events(let events):
-                backlog = events
+                backlog = policy.streamClass == .coalescing ? SubscriberFlow.coalesced(events) : events
             case .unavailable:
                 outcome = .notRecovered(.historyTrimmed)
             case .needsStore(let range):

@@ -13,9 +13,10 @@ public import NIOCore
 /// - **ephemeral**: queues events, at most `maxQueuedEvents` and `maxQueuedBytes`; overflow
 ///   drops the oldest and counts them; on drain it emits one `.gap(.dropped)` (if any were
 ///   dropped) and then the queue.
-/// - **coalescing**: keeps only the latest event per key, at most `maxQueuedEvents` keys and
-///   `maxQueuedBytes`; overflow evicts the oldest entry (reported as a gap); on drain it emits the
-///   held events in offset order.
+/// - **coalescing**: keeps only the latest event per key and every keyless event, at most
+///   `maxQueuedEvents` entries and `maxQueuedBytes`; a keyed event replaces the held event of its
+///   key (the older one is skipped, not a gap); overflow evicts the entry with the oldest offset
+///   (reported as a gap); on drain it emits the held events in offset order.
 ///
 /// Any class with `closeAfterStall` set is closed (4001 `slow_consumer`) once it has stayed
 /// paused longer than that; the check runs on every offer while paused and on `checkStall`.
@@ -41,7 +42,11 @@ public struct SubscriberFlow: Sendable {
 
     private var queue: [StreamEvent] = []
     private var queueHead = 0
-    private var pending: [String?: StreamEvent] = [:]
+    /// Coalescing while paused: the held events in offset order from `queueHead`; a slot whose
+    /// key got a newer event is nil. `slotOfKey` maps each held key to its slot.
+    private var slots: [StreamEvent?] = []
+    private var slotOfKey: [String: Int] = [:]
+    private var heldCount = 0
     /// Payload bytes held while paused (ephemeral queue or coalescing entries).
     public private(set) var queuedBytes = 0
     private var dropped = 0
@@ -60,7 +65,7 @@ public struct SubscriberFlow: Sendable {
         switch streamClass {
         case .durable: 0
         case .ephemeral: queue.count - queueHead
-        case .coalescing: pending.count
+        case .coalescing: heldCount
         }
     }
 
@@ -100,16 +105,7 @@ public struct SubscriberFlow: Sendable {
                 queueHead = 0
             }
         case .coalescing:
-            if let old = pending.updateValue(event, forKey: event.key) {
-                queuedBytes -= old.byteCount
-            }
-            queuedBytes += event.byteCount
-            while pending.count > limits.maxQueuedEvents || queuedBytes > limits.maxQueuedBytes {
-                let oldest = pending.min { $0.value.offset < $1.value.offset }!
-                pending.removeValue(forKey: oldest.key)
-                queuedBytes -= oldest.value.byteCount
-                dropped += 1
-            }
+            hold(event)
         }
         return nil
     }
@@ -130,7 +126,7 @@ public struct SubscriberFlow: Sendable {
         state = .closed
         queue = []
         queueHead = 0
-        pending = [:]
+        clearHeld()
         queuedBytes = 0
         return .close(FlowClose(stalledFor: now - since))
     }
@@ -160,15 +156,83 @@ public struct SubscriberFlow: Sendable {
             return finishQueueDrain(outputs)
         case .coalescing:
             var outputs: [FlowOutput] = []
-            let held = pending.values.sorted { $0.offset < $1.offset }
+            outputs.reserveCapacity(heldCount + 1)
             if dropped > 0 {
-                let resumesAfter = held.first.map { $0.offset - 1 } ?? lastOffered
+                let first = slots[queueHead...].first { $0 != nil }??.offset
+                let resumesAfter = first.map { $0 - 1 } ?? lastOffered
                 outputs.append(.gap(FlowGap(reason: .dropped(count: dropped), lastDelivered: lastDelivered, resumesAfter: resumesAfter)))
             }
-            for event in held { outputs.append(.event(event)) }
-            pending = [:]
+            for i in queueHead..<slots.count { if let event = slots[i] { outputs.append(.event(event)) } }
+            clearHeld()
             return finishQueueDrain(outputs)
         }
+    }
+
+    // MARK: coalescing
+
+    /// Holds `event`: it replaces the held event of its key (whose offset is then skipped), a
+    /// keyless one is appended; then the oldest entries go while over the bounds.
+    private mutating func hold(_ event: StreamEvent) {
+        if let key = event.key {
+            if let old = slotOfKey[key], let replaced = slots[old] {
+                queuedBytes -= replaced.byteCount
+                slots[old] = nil
+                heldCount -= 1
+            }
+            slotOfKey[key] = slots.count
+        }
+        slots.append(event)
+        heldCount += 1
+        queuedBytes += event.byteCount
+        while heldCount > limits.maxQueuedEvents || queuedBytes > limits.maxQueuedBytes {
+            while slots[queueHead] == nil { queueHead += 1 }
+            let oldest = slots[queueHead]!
+            slots[queueHead] = nil
+            queueHead += 1
+            if let key = oldest.key { slotOfKey.removeValue(forKey: key) }
+            heldCount -= 1
+            queuedBytes -= oldest.byteCount
+            dropped += 1
+        }
+        // Superseded and evicted slots are reclaimed once they are as many as the held ones, so
+        // the array stays within twice the held entries (plus 32) at amortised O(1) per event.
+        let dead = slots.count - heldCount
+        if dead >= 32, dead >= heldCount { compactHeld() }
+    }
+
+    private mutating func compactHeld() {
+        var kept: [StreamEvent?] = []
+        kept.reserveCapacity(heldCount)
+        slotOfKey.removeAll(keepingCapacity: true)
+        for i in queueHead..<slots.count {
+            guard let event = slots[i] else { continue }
+            if let key = event.key { slotOfKey[key] = kept.count }
+            kept.append(event)
+        }
+        slots = kept
+        queueHead = 0
+    }
+
+    /// `events` (in offset order) as a coalescing subscriber that is behind gets them: the newest
+    /// event of each key and every keyless event, in offset order.
+    public static func coalesced(_ events: [StreamEvent]) -> [StreamEvent] {
+        guard events.contains(where: { $0.key != nil }) else { return events }
+        var seen: Set<String> = []
+        var kept: [StreamEvent] = []
+        kept.reserveCapacity(events.count)
+        for event in events.reversed() {
+            if let key = event.key, !seen.insert(key).inserted { continue }
+            kept.append(event)
+        }
+        kept.reverse()
+        return kept
+    }
+
+    private mutating func clearHeld() {
+        slots = []
+        slotOfKey = [:]
+        heldCount = 0
+        if streamClass == .coalescing { queueHead = 0 }
     }
 
     private mutating func finishQueueDrain(_ outputs: [FlowOutput]) -> FlowDrain {

@@ -43,6 +43,9 @@ struct WebSocketConnectionStateMachine {
     enum AfterClose: Equatable {
         /// Close the channel once the frame is written.
         case closeChannel
+        /// Close the channel right after handing the frame to the socket, without waiting for it
+        /// to be written: the peer is not reading (a keepalive timeout).
+        case closeNow
         /// Close the channel at `deadline` unless the peer's answer (or TCP's end) comes first.
         case closeAt(deadline: NIODeadline)
     }
@@ -57,11 +60,16 @@ struct WebSocketConnectionStateMachine {
     let role: WebSocketFrameParser.Role
     /// Ping after this much silence, and give up this long after an unanswered ping; nil: no keepalive.
     let pingInterval: TimeAmount?
+    /// Sent when an unanswered ping times out, before TCP is closed; nil: TCP is closed with no
+    /// close frame.
+    let timeoutClose: (code: WebSocketCloseCode, reason: String)?
     /// How long we wait for the peer's close frame, or for the server to end TCP.
     let closeTimeout: TimeAmount
     private(set) var state = State.open(Keepalive())
 
-    init(role: WebSocketFrameParser.Role, pingInterval: TimeAmount?, closeTimeout: TimeAmount) {
+    init(role: WebSocketFrameParser.Role, pingInterval: TimeAmount?, closeTimeout: TimeAmount,
+         timeoutClose: (code: WebSocketCloseCode, reason: String)? = nil) {
+        self.timeoutClose = timeoutClose
         self.role = role
         self.pingInterval = pingInterval
         self.closeTimeout = closeTimeout
@@ -176,6 +184,8 @@ struct WebSocketConnectionStateMachine {
             // A whole interval passed after our ping with nothing from the peer: it is gone.
             guard now - sent >= interval else { return .none }
             state = .closed(tcpDeadline: nil)
+            // Tell it why (it may only be slow to read), then end TCP at once without waiting.
+            if let timeoutClose { return .sendClose(code: timeoutClose.code, reason: timeoutClose.reason, then: .closeNow) }
             return .closeChannel
         }
         if let heard = keepalive.lastHeard, now - heard < interval { return .none }

@@ -6,13 +6,17 @@ public struct WebSocketConnectionOptions: Sendable {
     public var maxMessageSize: Int
     public var pingInterval: TimeAmount?
     public var closeTimeout: TimeAmount
+    /// The close frame sent to a peer that left a keepalive ping unanswered for an interval,
+    /// just before TCP is closed; nil: TCP is closed without a close frame.
+    public var keepaliveTimeoutClose: WebSocketKeepaliveTimeoutClose?
     public var compressionLevel: Int32
     public var memoryLevel: Int32
     public var minimumCompressedSize: Int
 
     public init(maxFrameSize: Int = 16 << 20, maxMessageSize: Int = 16 << 20, pingInterval: TimeAmount? = .seconds(30),
                 closeTimeout: TimeAmount = .seconds(5), compressionLevel: Int32 = 6, memoryLevel: Int32 = 8,
-                minimumCompressedSize: Int = 0) {
+                minimumCompressedSize: Int = 0, keepaliveTimeoutClose: WebSocketKeepaliveTimeoutClose? = nil) {
+        self.keepaliveTimeoutClose = keepaliveTimeoutClose
         self.maxFrameSize = maxFrameSize
         self.maxMessageSize = maxMessageSize
         self.pingInterval = pingInterval
@@ -27,7 +31,20 @@ public struct WebSocketConnectionOptions: Sendable {
                   pingInterval: configuration.pingInterval, closeTimeout: configuration.closeTimeout,
                   compressionLevel: configuration.deflate.compressionLevel,
                   memoryLevel: configuration.deflate.memoryLevel,
-                  minimumCompressedSize: configuration.deflate.minimumMessageSize)
+                  minimumCompressedSize: configuration.deflate.minimumMessageSize,
+                  keepaliveTimeoutClose: configuration.keepaliveTimeoutClose)
+    }
+}
+
+/// The close code and reason a server sends to a peer whose keepalive timed out (lattice.v1:
+/// 4002 `heartbeat_timeout`).
+public struct WebSocketKeepaliveTimeoutClose: Sendable, Equatable {
+    public var code: WebSocketCloseCode
+    public var reason: String
+
+    public init(code: WebSocketCloseCode, reason: String) {
+        self.code = code
+        self.reason = reason
     }
 }
 
@@ -63,8 +80,9 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
         self.deflate = deflate
         self.parser = WebSocketFrameParser(role: role, maxFrameSize: options.maxFrameSize,
                                            allowedReservedBits: deflate == nil ? 0 : 0x40)
-        self.machine = WebSocketConnectionStateMachine(role: role, pingInterval: options.pingInterval,
-                                                       closeTimeout: options.closeTimeout)
+        self.machine = WebSocketConnectionStateMachine(
+            role: role, pingInterval: options.pingInterval, closeTimeout: options.closeTimeout,
+            timeoutClose: options.keepaliveTimeoutClose.map { (code: $0.code, reason: $0.reason) })
         if role == .client { masks = MaskKeyGenerator() }
     }
 
@@ -231,6 +249,10 @@ public final class WebSocketProtocolHandler: ChannelDuplexHandler, RemovableChan
                 writeFrame(context: context, opcode: .close, payload: payload, promise: written)
                 context.flush()
                 written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            case .closeNow:
+                writeFrame(context: context, opcode: .close, payload: payload, promise: promise)
+                context.flush()
+                context.close(promise: nil)
             case .closeAt(let deadline):
                 writeFrame(context: context, opcode: .close, payload: payload, promise: promise)
                 context.flush()

@@ -18,6 +18,9 @@ public struct WebSocketConfiguration: Sendable {
     public var pingInterval: TimeAmount?
     /// How long to wait for the peer's close frame (or TCP close) after ours.
     public var closeTimeout: TimeAmount
+    /// The close frame sent to a peer whose keepalive ping went unanswered, just before TCP is
+    /// closed; nil (the default, and the echo server's): TCP is closed without one.
+    public var keepaliveTimeoutClose: WebSocketKeepaliveTimeoutClose?
 
     public init(maxFrameSize: Int = 16 << 20, maxMessageSize: Int = 16 << 20,
                 deflate: PerMessageDeflateConfiguration = PerMessageDeflateConfiguration(),

@@ -92,7 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
         let services = ServerServices(
             access: AccessControl(store: database), streams: database,
             isDurableChannel: { database.isDurableChannel($0) },
-            setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2) })
+            setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2) },
+            isCoalescingChannel: { database.isCoalescingChannel($0) },
+            setChannelCoalescing: { try await database.setChannelCoalescing(workspaceID: $0, channel: $1, $2) })
         let server: RunningServer
         do {
             server = try await CollaborationServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)

@@ -12,7 +12,7 @@ import Testing
             try SQLiteStore.open(directory: directory).close()
             let queue = try DatabaseQueue(path: databasePath(directory))
             let tables = ["users", "workspaces", "members", "tokens", "invitations", "audit", "streams",
-                          "stream_events", "durable_channels", "identity_changes"]
+                          "stream_events", "durable_channels", "identity_changes", "coalescing_channels"]
             let (applied, existing, tokenIndexes) = try queue.read { db in
                 (try SQLiteStore.migrator.appliedMigrations(db),
                  try tables.filter { try db.tableExists($0) },
@@ -22,7 +22,7 @@ import Testing
             #expect(applied == SQLiteStore.schemaVersions)
             #expect(existing == tables)
             #expect(tokenIndexes.contains("tokens_by_user"))
-            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3"])
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4"])
         }
     }
 
@@ -90,6 +90,31 @@ import Testing
             #expect(try await store.removeMember("u_2", from: "ws"))
             _ = try await store.revokeToken(id: "t_2", at: t0)
             #expect(try await store.identityChanges(after: 0, limit: 10).map(\.subject) == [.user("u_2"), .token("t_2")])
+        }
+    }
+
+    /// The previous schema version: v3 rows are kept, and channels can be made coalescing.
+    @Test func v3DataSurvivesMigrationToV4() async throws {
+        try await withTemporaryDirectory { directory in
+            let queue = try DatabaseQueue(path: databasePath(directory))
+            try SQLiteStore.migrator.migrate(queue, upTo: "v3")
+            #expect(try await queue.read { db in try db.tableExists("coalescing_channels") } == false)
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users VALUES ('u_1', 'Ada', 'user', 0, 1700000000000);
+                    INSERT INTO workspaces VALUES ('ws', 'Workspace', 1700000000000);
+                    INSERT INTO members VALUES ('ws', 'u_1', 'owner');
+                    INSERT INTO durable_channels VALUES ('ws', 'general', 1700000000000);
+                    """)
+            }
+            try queue.close()
+
+            let store = try SQLiteStore.open(directory: directory)
+            defer { store.close() }
+            #expect(try store.durableChannels() == ["channel/ws/general"])
+            #expect(try store.coalescingChannels() == [])
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true)
+            #expect(store.isCoalescingChannel("channel/ws/cursors"))
         }
     }
 }

@@ -102,4 +102,31 @@ import Testing
             #expect(reopened.isDurableChannel("channel/ws/general"))
         }
     }
+
+    @Test func coalescingChannelsAreMarkedCachedAndExcludeDurable() async throws {
+        try await withTemporaryDirectory { directory in
+            let store = try SQLiteStore.open(directory: directory)
+            try await store.createUser(sampleUser("u_1"))
+            try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_1")
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true)
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", true)
+            #expect(try store.coalescingChannels() == ["channel/ws/cursors", "channel/ws/log"])
+            #expect(try store.durableChannels() == [], "coalescing replaces the durable mark")
+            #expect(!store.isDurableChannel("channel/ws/log") && store.isCoalescingChannel("channel/ws/log"))
+            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true)
+            #expect(try store.coalescingChannels() == ["channel/ws/cursors"], "durable replaces the coalescing mark")
+            #expect(store.isDurableChannel("channel/ws/log") && !store.isCoalescingChannel("channel/ws/log"))
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", false)
+            #expect(store.isDurableChannel("channel/ws/log"), "clearing coalescing leaves durable alone")
+            await #expect(throws: IdentityStoreError.notFound("nowhere")) {
+                try await store.setChannelCoalescing(workspaceID: "nowhere", channel: "x", true)
+            }
+            store.close()
+
+            let reopened = try SQLiteStore.open(directory: directory)
+            defer { reopened.close() }
+            #expect(reopened.isCoalescingChannel("channel/ws/cursors") && !reopened.isCoalescingChannel("channel/ws/log"))
+        }
+    }
 }

@@ -178,12 +178,51 @@ import Testing
         ])
     }
 
-    @Test func coalescingUnkeyedEventsShareOneSlot() throws {
+    @Test func coalescingKeylessEventsAreAllKeptBetweenTheLatestOfEachKey() throws {
         var l = try log(.coalescing)
         let d = Deliveries()
         l.pause(s1, now: at(0))
-        publish(&l, 4, into: d)
-        #expect(outs(l.drain(s1, now: at(0))) == [.event(4)])
+        publish(&l, 2, into: d)  // 1, 2 keyless
+        publish(&l, 1, key: "a", into: d)  // 3
+        publish(&l, 1, into: d)  // 4 keyless
+        publish(&l, 1, key: "a", into: d)  // 5 replaces 3
+        publish(&l, 1, key: "b", into: d)  // 6
+        #expect(l.flow(s1)?.queuedEvents == 5)
+        #expect(outs(l.drain(s1, now: at(0))) == [.event(1), .event(2), .event(4), .event(5), .event(6)],
+                "3 is skipped (superseded by 5), not a gap")
+    }
+
+    @Test func coalescingKeylessOverflowDropsTheOldestWithAGap() throws {
+        let limits = FlowLimits(maxQueuedEvents: 2, maxQueuedBytes: 1 << 20, closeAfterStall: nil, catchUpBatch: 8)
+        var l = try log(.coalescing, flow: limits)
+        let d = Deliveries()
+        l.pause(s1, now: at(0))
+        publish(&l, 3, into: d)
+        #expect(outs(l.drain(s1, now: at(0))) == [
+            .gap(FlowGap(reason: .dropped(count: 1), lastDelivered: 0, resumesAfter: 1)),
+            .event(2), .event(3),
+        ])
+    }
+
+    @Test func coalescingHoldsBoundedSlotsWhateverTheNumberOfUpdates() throws {
+        var l = try log(.coalescing, maxEvents: 10)
+        let d = Deliveries()
+        l.pause(s1, now: at(0))
+        for i in 0..<10_000 { publish(&l, 1, key: "k\(i % 3)", into: d) }
+        #expect(l.flow(s1)?.queuedEvents == 3)
+        #expect(outs(l.drain(s1, now: at(0))) == [.event(9_998), .event(9_999), .event(10_000)])
+        publish(&l, 1, key: "k0", into: d)
+        #expect(d.to(s1) == [.event(10_001)], "live again after the drain")
+    }
+
+    @Test func coalescingResumeBacklogHoldsTheLatestPerKeyAndEveryKeylessEvent() throws {
+        var l = try log(.coalescing)
+        let d = Deliveries()
+        for key in ["a", nil, "b", "a", nil, "b", "c"] as [String?] { publish(&l, 1, key: key, into: d) }
+        let a = try #require(try l.attach(s2, since: StreamPosition(epoch: epochA, offset: 1), now: at(0)).attachment)
+        #expect(a.recovered)
+        #expect(a.backlog.map(\.offset) == [2, 4, 5, 6, 7])
+        #expect(a.liveFrom == 7)
     }
 
     @Test func pauseAndDrainAreIdempotent() throws {

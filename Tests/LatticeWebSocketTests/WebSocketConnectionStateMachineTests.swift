@@ -75,6 +75,39 @@ struct WebSocketConnectionStateMachineTests {
         #expect(m.keepaliveTick(now: clock.now) == .none, "closed: no more keepalive")
     }
 
+    @Test func anUnansweredPingSendsTheTimeoutCloseWhenConfiguredAndClosesAtOnce() {
+        var clock = TestClock()
+        var m = Machine(role: .server, pingInterval: Self.interval, closeTimeout: Self.closeTimeout,
+                        timeoutClose: (code: WebSocketCloseCode(rawValue: 4002), reason: "heartbeat_timeout"))
+        clock.advance(Self.interval)
+        #expect(m.keepaliveTick(now: clock.now) == .sendPing)
+        clock.advance(Self.interval - .nanoseconds(1))
+        #expect(m.keepaliveTick(now: clock.now) == .none)
+        clock.advance(.nanoseconds(1))
+        #expect(m.keepaliveTick(now: clock.now)
+                == .sendClose(code: WebSocketCloseCode(rawValue: 4002), reason: "heartbeat_timeout", then: .closeNow))
+        #expect(m.state == .closed(tcpDeadline: nil), "no closing handshake with a silent peer")
+        #expect(!m.acceptsWrites)
+        let late = m.closeTimeoutFired(now: clock.now + Self.closeTimeout)
+        #expect(late == .none, "no close timer either")
+        clock.advance(Self.interval)
+        #expect(m.keepaliveTick(now: clock.now) == .none, "closed: no more keepalive")
+    }
+
+    @Test func anAnsweredPingNeverSendsTheTimeoutClose() {
+        var clock = TestClock()
+        var m = Machine(role: .server, pingInterval: Self.interval, closeTimeout: Self.closeTimeout,
+                        timeoutClose: (code: WebSocketCloseCode(rawValue: 4002), reason: "heartbeat_timeout"))
+        for _ in 0..<10 {
+            clock.advance(Self.interval)
+            #expect(m.keepaliveTick(now: clock.now) == .sendPing)
+            clock.advance(Self.interval - .nanoseconds(1))
+            let parsed = m.bytesReceived(now: clock.now)
+            #expect(parsed)
+        }
+        #expect(m.acceptsWrites)
+    }
+
     @Test func anyBytesAnswerThePing() {
         var clock = TestClock()
         var m = machine()

@@ -23,9 +23,11 @@ struct EmbeddedConnection {
     static let interval = TimeAmount.seconds(30)
     static let closeTimeout = TimeAmount.seconds(5)
 
-    init(_ role: WebSocketFrameParser.Role = .server, keepalive: Bool = true) throws {
+    init(_ role: WebSocketFrameParser.Role = .server, keepalive: Bool = true,
+         timeoutClose: WebSocketKeepaliveTimeoutClose? = nil) throws {
         self.role = role
-        let options = WebSocketConnectionOptions(pingInterval: keepalive ? Self.interval : nil, closeTimeout: Self.closeTimeout)
+        let options = WebSocketConnectionOptions(pingInterval: keepalive ? Self.interval : nil, closeTimeout: Self.closeTimeout,
+                                                 keepaliveTimeoutClose: timeoutClose)
         try channel.pipeline.syncOperations.addHandler(WebSocketProtocolHandler(role: role, options: options, deflate: nil))
         try channel.pipeline.syncOperations.addHandler(events)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
@@ -90,6 +92,19 @@ struct WebSocketProtocolHandlerTests {
         connection.advance(.nanoseconds(1))
         #expect(!connection.isActive, "no answer within another interval: TCP closed, no close frame")
         #expect(try connection.sent() == [])
+    }
+
+    @Test func aSilentPeerGetsTheConfiguredTimeoutCloseThenTCPEnds() throws {
+        let connection = try EmbeddedConnection(timeoutClose: WebSocketKeepaliveTimeoutClose(
+            code: WebSocketCloseCode(rawValue: 4002), reason: "heartbeat_timeout"))
+        connection.advance(EmbeddedConnection.interval)
+        #expect(try connection.sent() == [SeenFrame(opcode: .ping, payload: [])])
+        connection.advance(EmbeddedConnection.interval - .nanoseconds(1))
+        #expect(connection.isActive)
+        #expect(try connection.sent() == [])
+        connection.advance(.nanoseconds(1))
+        #expect(try connection.sent() == [SeenFrame(opcode: .close, payload: closePayload(4002, "heartbeat_timeout"))])
+        #expect(!connection.isActive, "TCP closed right after the close frame, without waiting for an answer")
     }
 
     @Test func aPeerThatAnswersStaysConnected() throws {

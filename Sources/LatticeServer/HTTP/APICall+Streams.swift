@@ -28,13 +28,30 @@ extension APICall {
         try require(p, .manageMembers, in: ws, "configure channels of \(ws)")
         if let problem = Validation.segment(name, what: "a channel name") { throw APIError.badRequest(problem) }
         _ = try await existingWorkspace(ws)
-        guard let durable = try body().bool("durable") else { throw APIError.badRequest("durable (true or false) is required") }
-        try await services.setChannelDurable(ws, name, durable)
-        // A channel already loaded with the other class is reloaded: its subscribers are told.
-        hub?.reclassify("channel/\(ws)/\(name)")
-        access.audit("channel.durable", actor: p.user.id, workspace: ws, target: "channel/\(ws)/\(name)",
-                     detail: durable ? "durable" : "ephemeral", address: request.remoteAddress)
-        return .json(.ok, .object([("stream", .string("channel/\(ws)/\(name)")), ("durable", .bool(durable))]))
+        let fields = try body()
+        let durable = try fields.bool("durable")
+        let coalescing = try fields.bool("coalescing")
+        guard durable != nil || coalescing != nil else {
+            throw APIError.badRequest("durable or coalescing (true or false) is required")
+        }
+        if durable == true, coalescing == true {
+            throw APIError.badRequest("a channel is durable or coalescing, not both")
+        }
+        let stream = "channel/\(ws)/\(name)"
+        // Clear first, then set: marking one class removes the other mark.
+        if durable == false { try await services.setChannelDurable(ws, name, false) }
+        if coalescing == false { try await services.setChannelCoalescing(ws, name, false) }
+        if durable == true { try await services.setChannelDurable(ws, name, true) }
+        if coalescing == true { try await services.setChannelCoalescing(ws, name, true) }
+        // A channel already loaded with another class is reloaded: its subscribers are told.
+        hub?.reclassify(stream)
+        let isDurable = services.isDurableChannel(stream)
+        let isCoalescing = services.isCoalescingChannel(stream)
+        let streamClass = isDurable ? "durable" : isCoalescing ? "coalescing" : "ephemeral"
+        access.audit(durable != nil ? "channel.durable" : "channel.coalescing", actor: p.user.id, workspace: ws, target: stream,
+                     detail: streamClass, address: request.remoteAddress)
+        return .json(.ok, .object([("stream", .string(stream)), ("durable", .bool(isDurable)),
+                                   ("coalescing", .bool(isCoalescing)), ("class", .string(streamClass))]))
     }
 
     /// History of a durable stream from the store: events with offsets `after + 1 …`.

@@ -13,11 +13,12 @@ extension HomeLoop {
         for stream in due { streams.removeValue(forKey: stream.name) }
     }
 
-    /// The stream's class changed (a channel made durable or ephemeral): if it is loaded with the
+    /// The stream's class changed (a channel made durable, coalescing or ephemeral): if it is loaded with the
     /// old class, end its subscriptions with `unsubscribed` `reconfigured` and unload it, so the
     /// next use loads it with the new one. A resume then answers `recovered: false` (new epoch).
     func reclassify(_ name: StreamName) {
-        guard let stream = streams[name], stream.isDurable != hub.isDurable(name) else { return }
+        let newClass = hub.streamClass(of: name)
+        guard let stream = streams[name], stream.log.streamClass != newClass else { return }
         guard stream.pendingCommits == 0 else {
             // Acknowledgements are on their way back to this stream: let them land first.
             loop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { self.reclassify(name) }
@@ -26,7 +27,7 @@ extension HomeLoop {
         stream.presenceTimer?.cancel()
         stream.presenceTimer = nil
         streams.removeValue(forKey: name)
-        let message = "'\(name)' is now \(hub.isDurable(name) ? "durable" : "ephemeral"); subscribe again"
+        let message = "'\(name)' is now \(newClass); subscribe again"
         var ended = stream.subscribers.map { ($0.key, $0.value.ref) }
         ended += stream.catchingUp.map { ($0.key, $0.value) }
         ended += stream.snapshotWaiters.map { ($0.sub, $0.ref) }

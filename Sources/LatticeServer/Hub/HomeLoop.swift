@@ -48,8 +48,7 @@ final class HomeLoop {
     func stream(_ name: StreamName) -> HubStream {
         if let stream = streams[name] { return stream }
         let durable = hub.isDurable(name)
-        var policy = hub.settings.policy(for: name)
-        if durable { policy = hub.settings.policy(for: name, class: .durable) }
+        let policy = hub.settings.policy(for: name, class: hub.streamClass(of: name))
         let stream = HubStream(name: name, policy: policy, presence: hub.settings.presence,
                                head: durable ? hub.durable?.store.head(of: name.name) : nil, now: now)
         streams[name] = stream

@@ -31,6 +31,10 @@ public struct HubSettings: Sendable {
     /// state (docs/streams.md, "Snapshots"). None by default; the documents layer adds `doc`
     /// and `graph`.
     public var reducers: [StreamName.Kind: any StreamReducer] = [:]
+    /// Whether a channel (`channel/{ws}/{name}`, by its stream name) is coalescing: marked by an
+    /// owner (`PUT /api/workspaces/{ws}/channels/{name}` with `{"coalescing": true}`). Asked when
+    /// the stream is loaded; a durable mark wins (the store keeps at most one).
+    public var isCoalescingChannel: @Sendable (String) -> Bool = { _ in false }
     /// The hub's clock: every time the hub compares (history age, stalls, presence timing,
     /// idle streams) is read from it. Tests move time by hand.
     public var clock: @Sendable () -> NIODeadline = { .now() }
@@ -48,8 +52,9 @@ public struct HubSettings: Sendable {
         self.heartbeatSeconds = heartbeatSeconds
     }
 
-    /// The class of a stream by its name: channels are ephemeral (unless marked durable, which the
-    /// hub asks its store), everything else durable (docs/streams.md).
+    /// The class of a stream by its name alone: channels are ephemeral (unless marked durable or
+    /// coalescing, which the hub asks: `StreamHub.streamClass(of:)`), everything else durable
+    /// (docs/streams.md).
     public static func streamClass(of stream: StreamName) -> StreamClass {
         stream.kind == .channel ? .ephemeral : .durable
     }

@@ -10,7 +10,7 @@ extension StreamHub {
         public var subscriptions: Int
     }
 
-    /// `stream` (a channel) was made durable or ephemeral: applies it to the loaded stream now.
+    /// `stream` (a channel) was made durable, coalescing or ephemeral: applies it to the loaded stream now.
     public func reclassify(_ stream: String) {
         guard case .success(let name) = StreamName.parse(stream) else { return }
         onHome(name) { $0.reclassify(name) }

@@ -123,6 +123,14 @@ public final class StreamHub: Sendable {
         return stream.kind != .channel || durable.isDurableChannel(stream.name)
     }
 
+    /// The class `stream` is loaded with: durable when it keeps its events in the store; a channel
+    /// marked coalescing is coalescing; otherwise by its name (`HubSettings.streamClass(of:)`).
+    func streamClass(of stream: StreamName) -> StreamClass {
+        if isDurable(stream) { return .durable }
+        if stream.kind == .channel, settings.isCoalescingChannel(stream.name) { return .coalescing }
+        return HubSettings.streamClass(of: stream)
+    }
+
     /// A fresh id for one subscription (unique on this server).
     func makeSubscriberID() -> SubscriberID {
         SubscriberID(nextID.add(1, ordering: .relaxed).oldValue)

@@ -157,4 +157,49 @@ struct SessionHandlerTests {
         #expect(close.object["code"] as? Int == 4001)
         await bed.close()
     }
+
+    @Test("coalescing channel: marked over REST, a stalled reader then gets the latest value of each key and every keyless event, not the backlog")
+    func coalescingStalledReader() async throws {
+        let bed = try await SessionTestBed.make()
+        let stream = "channel/demo/cursors"
+        let (reader, _) = try await bed.connect(token: bed.server.viewerToken)
+        _ = try await reader.subscribe(stream, id: 1)
+        // The owner marks the channel coalescing; the loaded ephemeral stream is reloaded.
+        var http = try await HTTPTestConnection(routes: .serve(files: StaticFiles(), webSocketPath: "/ws",
+                                                               services: bed.server.services, hub: bed.hub, origins: OriginPolicy()))
+        let body = #"{"coalescing":true}"#
+        let put = try await http.exchange(HTTPTestRequest.make(
+            "PUT", "/api/workspaces/demo/channels/cursors",
+            headers: [("Authorization", "Bearer \(bed.server.adminToken)"), ("Content-Type", "application/json")], body: body))
+        #expect(put.status == 200, "\(put.text)")
+        #expect(put.json["class"] as? String == "coalescing")
+        #expect(put.json["coalescing"] as? Bool == true && put.json["durable"] as? Bool == false)
+        let ended = try await reader.next()
+        #expect(ended.type == "unsubscribed")
+        #expect(ended.code == "reconfigured")
+        _ = try await reader.subscribe(stream, id: 2)
+
+        try await reader.setWritable(false)
+        let (writer, _) = try await bed.connect(token: bed.server.adminToken)
+        let total = 300
+        for n in 1...total {
+            // Three cursors moving, and every hundredth a keyless event.
+            let key = n % 100 == 0 ? "" : #","key":"u\#(n % 3)""#
+            try await writer.send(#"{"type":"publish","id":\#(n),"stream":"\#(stream)"\#(key),"data":{"n":\#(n)}}"#)
+            #expect(try await writer.next().type == "ok")
+        }
+        try await reader.setWritable(true)
+        var messages: [Received] = []
+        while messages.last?.offset != total || messages.last?.type != "event" { messages.append(try await reader.next()) }
+        #expect(messages.allSatisfy { $0.type == "event" }, "replaced keyed events are no gap: \(messages.map(\.type))")
+        #expect(messages.map { $0.offset ?? 0 } == [100, 200, 297, 298, 299, 300])
+        #expect(messages.map { $0.object["key"] as? String } == [nil, nil, "u0", "u1", "u2", nil])
+        #expect(messages.map { $0.data["n"] as? Int } == [100, 200, 297, 298, 299, 300])
+
+        // Live again: everything goes straight through.
+        try await writer.send(#"{"type":"publish","id":0,"stream":"\#(stream)","key":"u0","data":{"n":301}}"#)
+        _ = try await writer.next()
+        #expect(try await reader.next().offset == 301)
+        await bed.close()
+    }
 }

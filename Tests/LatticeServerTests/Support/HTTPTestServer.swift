@@ -24,7 +24,9 @@ final class HTTPTestServer: Sendable {
         self.adminSession = adminSession
         services = ServerServices(access: AccessControl(store: store), streams: store,
                                   isDurableChannel: { store.isDurableChannel($0) },
-                                  setChannelDurable: { try await store.setChannelDurable(workspaceID: $0, channel: $1, $2) })
+                                  setChannelDurable: { try await store.setChannelDurable(workspaceID: $0, channel: $1, $2) },
+                                  isCoalescingChannel: { store.isCoalescingChannel($0) },
+                                  setChannelCoalescing: { try await store.setChannelCoalescing(workspaceID: $0, channel: $1, $2) })
     }
 
     static func make() async throws -> HTTPTestServer {

@@ -28,6 +28,8 @@ final class SessionTestBed: Sendable {
         let loop = NIOAsyncTestingEventLoop()
         var settings = settings
         settings.clock = { [loop] in loop.now }
+        // Channels marked coalescing in the test store are coalescing in the hub, as in `lattice serve`.
+        settings.isCoalescingChannel = server.services.isCoalescingChannel
         let hub = try await StreamHub.make(loops: [loop], settings: settings, durable: nil)
         let sessionLoops = try await SessionLoops.make(on: [loop], access: server.services.access)
         return SessionTestBed(server: server, loop: loop, hub: hub, sessionLoops: sessionLoops)

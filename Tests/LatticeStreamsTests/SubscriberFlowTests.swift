@@ -1,3 +1,4 @@
+import LatticeProtocol
 import NIOCore
 import Testing
 
@@ -219,7 +220,7 @@ import Testing
         var l = try log(.coalescing)
         let d = Deliveries()
         for key in ["a", nil, "b", "a", nil, "b", "c"] as [String?] { publish(&l, 1, key: key, into: d) }
-        let a = try #require(try l.attach(s2, since: StreamPosition(epoch: epochA, offset: 1), now: at(0)).attachment)
+        let a = try #require(l.attach(s2, since: StreamPosition(epoch: epochA, offset: 1), now: at(0)).attachment)
         #expect(a.recovered)
         #expect(a.backlog.map(\.offset) == [2, 4, 5, 6, 7])
         #expect(a.liveFrom == 7)

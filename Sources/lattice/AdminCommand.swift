@@ -13,7 +13,8 @@ struct AdminCommand: AsyncParsableCommand {
         abstract: "Manage users, workspaces, members, tokens and invitations in the local database.",
         discussion: """
             Every subcommand works on DATA_DIR/lattice.sqlite (--data-dir, env LATTICE_DATA_DIR, \
-            default ./lattice-data) and may run while `lattice serve` does. Changes made here reach \
+            default ./lattice-data) and may run while `lattice serve` does. Only `init` creates a \
+            missing database; the others refuse it (exit 1, naming the path they looked at). Changes made here reach \
             live WebSocket sessions when they next connect; the REST API (docs/api.md) applies \
             role changes and revocations to live sessions at once.
             """,
@@ -23,9 +24,21 @@ struct AdminCommand: AsyncParsableCommand {
 }
 
 extension StoreOptions {
+    /// The database file this command uses, as an absolute path (for messages).
+    var databasePath: String {
+        let directory = URL(fileURLWithPath: self.directory, isDirectory: true).standardizedFileURL
+        return directory.appendingPathComponent("lattice.sqlite").path
+    }
+
     /// Opens the store, runs `body`, closes the store; any failure is one clear line on
-    /// standard error and exit status 1.
-    func withStore<T>(_ command: String, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+    /// standard error and exit status 1. Only `creating` commands (`lattice admin init`) make a
+    /// new database: every other one refuses a missing one, naming the path it looked at,
+    /// instead of answering from an empty database it just made.
+    func withStore<T>(_ command: String, creating: Bool = false, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+        if !creating, !FileManager.default.fileExists(atPath: databasePath) {
+            printError("lattice admin \(command): no database at \(databasePath) (give --data-dir or set LATTICE_DATA_DIR; `lattice admin init` creates one)")
+            throw ExitCode(1)
+        }
         let store: SQLiteStore
         do {
             store = try open()
@@ -109,7 +122,7 @@ struct AdminInitCommand: AsyncParsableCommand {
     @Option(help: "Base URL printed in the sign-in link.") var baseURL = "http://127.0.0.1:8080"
 
     func run() async throws {
-        let lines = try await store.withStore("init") { store in
+        let lines = try await store.withStore("init", creating: true) { store in
             try await Bootstrap.bootstrapIfEmpty(store: store, baseURL: baseURL)
         }
         guard let lines else {

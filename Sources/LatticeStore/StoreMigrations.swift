@@ -13,6 +13,7 @@ extension SQLiteStore {
         migrator.registerMigration("v1", migrate: migrateV1)
         migrator.registerMigration("v2", migrate: migrateV2)
         migrator.registerMigration("v3", migrate: migrateV3)
+        migrator.registerMigration("v4", migrate: migrateV4)
         return migrator
     }
 
@@ -139,6 +140,18 @@ extension SQLiteStore {
             END;
             CREATE TRIGGER tokens_deleted AFTER DELETE ON tokens BEGIN
                 INSERT INTO identity_changes (kind, subject) VALUES ('token', OLD.id);
+            END;
+            """)
+    }
+
+    /// Users can be disabled (`disabled_at`, NULL: enabled): the change is recorded like the
+    /// other user changes, so live sessions of a user disabled anywhere end.
+    private static func migrateV4(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+            DROP TRIGGER users_updated;
+            CREATE TRIGGER users_updated AFTER UPDATE OF is_admin, name, kind, disabled_at ON users BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.id);
             END;
             """)
     }

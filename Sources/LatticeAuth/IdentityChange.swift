@@ -4,7 +4,7 @@
 public struct IdentityChange: Sendable, Equatable {
     /// What changed.
     public enum Subject: Sendable, Equatable, Hashable {
-        /// A user's memberships or admin flag, or the user was deleted.
+        /// A user's memberships, admin flag or disabled state, or the user was deleted.
         case user(String)
         /// A token was revoked, deleted or had its expiry changed.
         case token(String)

@@ -10,6 +10,9 @@ public enum IdentityStoreError: Error, Sendable, Equatable {
     case invitationUnusable(Invitation.State)
     /// The operation would leave a workspace without an owner.
     case lastOwner(String)
+    /// The operation (disabling or deleting this user) would leave the server without an
+    /// enabled server admin.
+    case lastAdmin(String)
     /// The store failed.
     case storeFailed(String)
 }
@@ -22,6 +25,14 @@ public protocol IdentityStore: Sendable {
     func user(id: String) async throws -> User?
     func users() async throws -> [User]
     func userCount() async throws -> Int
+    /// Disables the user (`at` non-nil; an already disabled user keeps its first date) or
+    /// enables it (nil). Returns the user as it is now, nil if unknown. Throws `lastAdmin` when
+    /// it would disable the last enabled server admin.
+    func setUserDisabled(id: String, at: Date?) async throws -> User?
+    /// Deletes the user with its tokens and memberships, in one transaction; returns whether
+    /// there was one. Throws `lastAdmin` for the last enabled server admin and `lastOwner` for
+    /// the last owner of a workspace (nothing is deleted then).
+    func deleteUser(id: String) async throws -> Bool
 
     // Workspaces and members
     /// Creates the workspace and makes `owner` its owner, atomically.
@@ -45,6 +56,9 @@ public protocol IdentityStore: Sendable {
     /// Revokes the token only if it is not revoked yet; true when this call revoked it (so of
     /// two concurrent uses of a one-time token exactly one gets true).
     func consumeToken(id: String, at: Date) async throws -> Bool
+    /// Sets `revokedAt` on every token of the user not yet revoked, in one transaction; returns
+    /// those tokens as they are now, oldest first. Throws `notFound` for an unknown user.
+    func revokeTokens(of userID: String, at: Date) async throws -> [TokenRecord]
 
     // Invitations
     func insertInvitation(_ invitation: Invitation) async throws

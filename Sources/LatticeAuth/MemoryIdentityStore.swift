@@ -22,6 +22,11 @@ public final class MemoryIdentityStore: IdentityStore {
             nextChange += 1
         }
 
+        /// Throws `lastAdmin(id)` unless another enabled server admin than `id` exists.
+        func requireAnotherAdmin(than id: String) throws(IdentityStoreError) {
+            guard users.values.contains(where: { $0.isAdmin && !$0.isDisabled && $0.id != id }) else { throw .lastAdmin(id) }
+        }
+
         func owners(of workspaceID: String) -> Int {
             members[workspaceID, default: [:]].values.filter { $0 == .owner }.count
         }
@@ -63,6 +68,46 @@ public final class MemoryIdentityStore: IdentityStore {
     }
 
     public func userCount() async throws -> Int { state.withLock { $0.users.count } }
+
+    public func setUserDisabled(id: String, at: Date?) async throws -> User? {
+        try state.withLock { (s: inout State) throws(IdentityStoreError) -> User? in
+            guard var user = s.users[id] else { return nil }
+            switch (at, user.disabledAt) {
+            case (let at?, nil):
+                if user.isAdmin { try s.requireAnotherAdmin(than: id) }
+                user.disabledAt = at
+            case (nil, _?):
+                user.disabledAt = nil
+            default:
+                return user  // already as asked: nothing changes (and nothing is recorded)
+            }
+            s.users[id] = user
+            s.record(.user(id))
+            return user
+        }
+    }
+
+    /// Its tokens and memberships go with it, each recorded (as the SQLite cascades are).
+    public func deleteUser(id: String) async throws -> Bool {
+        try state.withLock { (s: inout State) throws(IdentityStoreError) -> Bool in
+            guard let user = s.users[id] else { return false }
+            if user.isAdmin && !user.isDisabled { try s.requireAnotherAdmin(than: id) }
+            for (workspace, members) in s.members.sorted(by: { $0.key < $1.key }) where members[id] == .owner {
+                if s.owners(of: workspace) < 2 { throw .lastOwner(workspace) }
+            }
+            for token in s.tokens.values.filter({ $0.userID == id }).sorted(by: { $0.id < $1.id }) {
+                s.tokens[token.id] = nil
+                s.record(.token(token.id))
+            }
+            for workspace in s.members.keys.sorted() where s.members[workspace]?[id] != nil {
+                s.members[workspace]?[id] = nil
+                s.record(.user(id))
+            }
+            s.users[id] = nil
+            s.record(.user(id))
+            return true
+        }
+    }
 
     // MARK: workspaces and members
 
@@ -142,6 +187,21 @@ public final class MemoryIdentityStore: IdentityStore {
                 s.record(.token(id))
             }
             return token
+        }
+    }
+
+    public func revokeTokens(of userID: String, at: Date) async throws -> [TokenRecord] {
+        try state.withLock { (s: inout State) throws(IdentityStoreError) -> [TokenRecord] in
+            guard s.users[userID] != nil else { throw .notFound(userID) }
+            var revoked: [TokenRecord] = []
+            for var token in s.tokens.values.filter({ $0.userID == userID && $0.revokedAt == nil })
+                .sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) {
+                token.revokedAt = at
+                s.tokens[token.id] = token
+                s.record(.token(token.id))
+                revoked.append(token)
+            }
+            return revoked
         }
     }
 

@@ -14,14 +14,20 @@ public struct User: Sendable, Hashable, Codable {
     /// Server administrator: creates users and workspaces, may act as owner anywhere.
     public var isAdmin: Bool
     public var createdAt: Date
+    /// When a server admin disabled the user (nil: enabled). A disabled user keeps its data
+    /// (memberships, tokens) but none of its tokens authenticates until it is enabled again.
+    public var disabledAt: Date?
 
-    public init(id: String, name: String, kind: Kind, isAdmin: Bool, createdAt: Date) {
+    public init(id: String, name: String, kind: Kind, isAdmin: Bool, createdAt: Date, disabledAt: Date? = nil) {
         self.id = id
         self.name = name
         self.kind = kind
         self.isAdmin = isAdmin
         self.createdAt = createdAt
+        self.disabledAt = disabledAt
     }
+
+    public var isDisabled: Bool { disabledAt != nil }
 }
 
 /// A workspace: the unit of membership. Its id appears in stream names (`workspace/{id}`), so it
@@ -165,7 +171,8 @@ public struct AuditEntry: Sendable, Hashable, Codable {
     public var actorID: String?
     /// A stable dotted name: `signin`, `signin.failed`, `token.create`, `token.revoke`,
     /// `member.add`, `member.role`, `member.remove`, `invitation.create`, `invitation.accept`,
-    /// `invitation.revoke`, `access.refused`, `workspace.create`, `user.create`, `channel.durable`.
+    /// `invitation.revoke`, `access.refused`, `workspace.create`, `user.create`, `user.disable`,
+    /// `user.enable`, `user.delete`, `user.signout`, `channel.durable`.
     public var action: String
     /// The workspace it concerns, if any (owners read their workspace's entries).
     public var workspaceID: String?

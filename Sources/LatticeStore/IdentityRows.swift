@@ -6,11 +6,12 @@ import LatticeAuth
 enum IdentityRows {
     static func user(_ row: Row) throws -> User {
         User(id: row["id"], name: row["name"], kind: try decode(row["kind"]),
-             isAdmin: row["is_admin"], createdAt: Date(storeMillis: row["created_at"]))
+             isAdmin: row["is_admin"], createdAt: Date(storeMillis: row["created_at"]),
+             disabledAt: (row["disabled_at"] as Int64?).map(Date.init(storeMillis:)))
     }
 
     static func arguments(_ user: User) -> StatementArguments {
-        [user.id, user.name, user.kind.rawValue, user.isAdmin, user.createdAt.storeMillis]
+        [user.id, user.name, user.kind.rawValue, user.isAdmin, user.createdAt.storeMillis, user.disabledAt?.storeMillis]
     }
 
     static func workspace(_ row: Row) -> Workspace {

@@ -36,6 +36,17 @@ extension SQLiteStore {
         }
     }
 
+    public func revokeTokens(of userID: String, at: Date) async throws -> [TokenRecord] {
+        try await identityWrite { db in
+            guard try Self.user(id: userID, db) != nil else { throw IdentityStoreError.notFound(userID) }
+            let ids = try String.fetchAll(db, sql: "SELECT id FROM tokens WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id",
+                                          arguments: [userID])
+            try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                           arguments: [at.storeMillis, userID])
+            return try ids.compactMap { try Self.token(id: $0, db) }
+        }
+    }
+
     static func insertToken(_ token: TokenRecord, _ db: Database) throws {
         let missing = token.workspaceID.map { "\(token.userID) or \($0)" } ?? token.userID
         let arguments = try IdentityRows.arguments(token)

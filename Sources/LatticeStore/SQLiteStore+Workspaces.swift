@@ -90,7 +90,7 @@ extension SQLiteStore {
     }
 
     /// Throws `lastOwner` unless the workspace has at least two owners (so one may go).
-    private static func requireAnotherOwner(in workspaceID: String, _ db: Database) throws {
+    static func requireAnotherOwner(in workspaceID: String, _ db: Database) throws {
         let owners = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM members WHERE workspace_id = ? AND role = ?",
                                       arguments: [workspaceID, Role.owner.rawValue]) ?? 0
         if owners < 2 { throw IdentityStoreError.lastOwner(workspaceID) }

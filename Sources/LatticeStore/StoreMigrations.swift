@@ -14,6 +14,7 @@ extension SQLiteStore {
         migrator.registerMigration("v2", migrate: migrateV2)
         migrator.registerMigration("v3", migrate: migrateV3)
         migrator.registerMigration("v4", migrate: migrateV4)
+        migrator.registerMigration("v5", migrate: migrateV5)
         return migrator
     }
 
@@ -144,7 +145,20 @@ extension SQLiteStore {
             """)
     }
 
+    /// Users can be disabled (`disabled_at`, NULL: enabled): the change is recorded like the
+    /// other user changes, so live sessions of a user disabled anywhere end.
     private static func migrateV4(_ db: Database) throws {
+        try db.execute(sql: """
+            ALTER TABLE users ADD COLUMN disabled_at INTEGER;
+            DROP TRIGGER users_updated;
+            CREATE TRIGGER users_updated AFTER UPDATE OF is_admin, name, kind, disabled_at ON users BEGIN
+                INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.id);
+            END;
+            """)
+    }
+
+    /// Channels can be made coalescing (docs/streams.md).
+    private static func migrateV5(_ db: Database) throws {
         try db.execute(sql: """
             -- Channels their owners made coalescing (a channel is durable or coalescing, not both).
             CREATE TABLE coalescing_channels (

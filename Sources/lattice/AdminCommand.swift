@@ -5,18 +5,19 @@ import LatticeServer
 import LatticeStore
 
 /// `lattice admin`: identity administration on the local database, without the server (or
-/// next to it: SQLite in WAL mode lets both use the file). A running server applies changes
-/// made here to its live sessions within about a second (`IdentityChangeWatcher`).
+/// next to it: SQLite in WAL mode lets both use the file). Changes made here reach live
+/// sessions within the server's identity poll (`IdentityChangeWatcher`); the REST API applies
+/// them before it answers.
 struct AdminCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "admin",
         abstract: "Manage users, workspaces, members, tokens and invitations in the local database.",
         discussion: """
             Every subcommand works on DATA_DIR/lattice.sqlite (--data-dir, env LATTICE_DATA_DIR, \
-            default ./lattice-data) and may run while `lattice serve` does. A running server applies \
-            changes made here (roles, removals, revocations, deletions) to its live WebSocket \
-            sessions within about a second; changes made through the REST API (docs/api.md) \
-            apply at once.
+            default ./lattice-data) and may run while `lattice serve` does. Only `init` creates a \
+            missing database; the others refuse it (exit 1, naming the path they looked at). Changes made here \
+            reach live WebSocket sessions within about a second (the server polls the changes the \
+            database records); the REST API (docs/api.md) applies them before it answers.
             """,
         subcommands: [AdminInitCommand.self, AdminUserCommand.self, AdminWorkspaceCommand.self, AdminMemberCommand.self,
                       AdminTokenCommand.self, AdminInviteCommand.self, AdminSignInLinkCommand.self, AdminAuditCommand.self]
@@ -24,9 +25,21 @@ struct AdminCommand: AsyncParsableCommand {
 }
 
 extension StoreOptions {
+    /// The database file this command uses, as an absolute path (for messages).
+    var databasePath: String {
+        let directory = URL(fileURLWithPath: self.directory, isDirectory: true).standardizedFileURL
+        return directory.appendingPathComponent("lattice.sqlite").path
+    }
+
     /// Opens the store, runs `body`, closes the store; any failure is one clear line on
-    /// standard error and exit status 1.
-    func withStore<T>(_ command: String, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+    /// standard error and exit status 1. Only `creating` commands (`lattice admin init`) make a
+    /// new database: every other one refuses a missing one, naming the path it looked at,
+    /// instead of answering from an empty database it just made.
+    func withStore<T>(_ command: String, creating: Bool = false, _ body: (SQLiteStore) async throws -> T) async throws -> T {
+        if !creating, !FileManager.default.fileExists(atPath: databasePath) {
+            printError("lattice admin \(command): no database at \(databasePath) (give --data-dir or set LATTICE_DATA_DIR; `lattice admin init` creates one)")
+            throw ExitCode(1)
+        }
         let store: SQLiteStore
         do {
             store = try open()
@@ -62,6 +75,7 @@ struct AdminError: Error {
         case .notFound(let what): "\(what) not found"
         case .invitationUnusable(let state): "the invitation is \(state.rawValue)"
         case .lastOwner(let ws): "workspace \(ws) must keep at least one owner"
+        case .lastAdmin(let id): "\(id) is the last enabled server admin: the server must keep one (make another admin first)"
         case .storeFailed(let why): "the store failed: \(why)"
         }
     }
@@ -110,7 +124,7 @@ struct AdminInitCommand: AsyncParsableCommand {
     @Option(help: "Base URL printed in the sign-in link.") var baseURL = "http://127.0.0.1:8080"
 
     func run() async throws {
-        let lines = try await store.withStore("init") { store in
+        let lines = try await store.withStore("init", creating: true) { store in
             try await Bootstrap.bootstrapIfEmpty(store: store, baseURL: baseURL)
         }
         guard let lines else {
@@ -124,8 +138,14 @@ struct AdminInitCommand: AsyncParsableCommand {
 // MARK: users
 
 struct AdminUserCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Create and list users.",
-                                                    subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Create, list, disable, enable and delete users; sign a user out everywhere.",
+        discussion: """
+            disable, delete and signout end the user's live WebSocket sessions within about a second \
+            (close 4003 with reason `user disabled`, `user deleted` or `token revoked`). Neither \
+            disable nor delete may leave the server without an enabled admin.
+            """,
+        subcommands: [Create.self, List.self, Disable.self, Enable.self, Delete.self, SignOut.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a user; prints its id.")
@@ -146,14 +166,77 @@ struct AdminUserCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users: ID KIND ADMIN NAME.")
+        static let configuration = CommandConfiguration(abstract: "List users: ID KIND ADMIN NAME (disabled users: ` (disabled)` after the name).")
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             let users = try await store.withStore("user list") { try await $0.users() }
             for user in users.sorted(by: { $0.createdAt < $1.createdAt }) {
-                printLine("\(user.id)  \(user.kind.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(user.isAdmin ? "admin" : "-    ")  \(user.name)")
+                printLine("\(user.id)  \(user.kind.rawValue.padding(toLength: 4, withPad: " ", startingAt: 0))  \(user.isAdmin ? "admin" : "-    ")  \(user.name)\(user.isDisabled ? " (disabled)" : "")")
             }
+        }
+    }
+
+    struct Disable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Disable a user: none of its tokens authenticates until `user enable`; its memberships and tokens stay.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "User id (u_…).") var id: String
+
+        func run() async throws {
+            try await store.withStore("user disable") { store in
+                let user = try await requireUser(store, id)
+                _ = try await store.setUserDisabled(id: id, at: Date())
+                await adminAudit(store, "user.disable", target: id, detail: user.name)
+            }
+        }
+    }
+
+    struct Enable: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Enable a disabled user again.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "User id (u_…).") var id: String
+
+        func run() async throws {
+            try await store.withStore("user enable") { store in
+                let user = try await requireUser(store, id)
+                _ = try await store.setUserDisabled(id: id, at: nil)
+                await adminAudit(store, "user.enable", target: id, detail: user.name)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a user with its tokens and memberships (not a workspace's last owner).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "User id (u_…).") var id: String
+
+        func run() async throws {
+            try await store.withStore("user delete") { store in
+                let user = try await requireUser(store, id)
+                guard try await store.deleteUser(id: id) else { throw AdminError("no user \(id) (see `lattice admin user list`)") }
+                await adminAudit(store, "user.delete", target: id, detail: "\(user.name) (\(user.kind.rawValue))")
+            }
+        }
+    }
+
+    struct SignOut: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "signout",
+            abstract: "Sign a user out everywhere: revoke every token it has; prints the revoked token ids.")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "User id (u_…).") var id: String
+
+        func run() async throws {
+            let revoked = try await store.withStore("user signout") { store in
+                _ = try await requireUser(store, id)
+                let revoked = try await store.revokeTokens(of: id, at: Date())
+                await adminAudit(store, "user.signout", target: id,
+                                 detail: revoked.isEmpty ? "no tokens to revoke" : "revoked " + revoked.map(\.id).joined(separator: ", "))
+                return revoked
+            }
+            for token in revoked { printLine(token.id) }
         }
     }
 }

@@ -22,7 +22,7 @@ import Testing
             #expect(applied == SQLiteStore.schemaVersions)
             #expect(existing == tables)
             #expect(tokenIndexes.contains("tokens_by_user"))
-            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4"])
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4", "v5"])
         }
     }
 
@@ -93,15 +93,46 @@ import Testing
         }
     }
 
-    /// The previous schema version: v3 rows are kept, and channels can be made coalescing.
+    /// The previous schema version: v3 users come out enabled, can be disabled, and the
+    /// replaced `users_updated` trigger records that (and still the v3 columns).
     @Test func v3DataSurvivesMigrationToV4() async throws {
         try await withTemporaryDirectory { directory in
             let queue = try DatabaseQueue(path: databasePath(directory))
             try SQLiteStore.migrator.migrate(queue, upTo: "v3")
+            try await queue.write { db in
+                try db.execute(sql: """
+                    INSERT INTO users VALUES ('u_1', 'Ada', 'user', 1, 1700000000000);
+                    INSERT INTO users VALUES ('u_2', 'Bob', 'user', 0, 1700000000000);
+                    INSERT INTO tokens VALUES ('t_2', 'u_2', 'api', x'0102', 'read,write', NULL, '[]', 'ci',
+                                               1700000000000, NULL, NULL);
+                    """)
+            }
+            try queue.close()
+
+            let store = try SQLiteStore.open(directory: directory)
+            defer { store.close() }
+            #expect(try await store.user(id: "u_2") == User(id: "u_2", name: "Bob", kind: .user, isAdmin: false, createdAt: t0))
+            let head = try await store.identityChangeHead()
+            let disabled = try #require(try await store.setUserDisabled(id: "u_2", at: t0))
+            #expect(disabled.disabledAt == t0)
+            #expect(try await store.identityChanges(after: head, limit: 10).map(\.subject) == [.user("u_2")])
+            let other = try DatabaseQueue(path: databasePath(directory))
+            try await other.write { db in try db.execute(sql: "UPDATE users SET is_admin = 1 WHERE id = 'u_2'") }
+            try other.close()
+            #expect(try await store.identityChanges(after: head, limit: 10).map(\.subject) == [.user("u_2"), .user("u_2")])
+            #expect(try await store.token(id: "t_2")?.revokedAt == nil)
+        }
+    }
+
+    /// The previous schema version: v4 rows are kept, and channels can be made coalescing.
+    @Test func v4DataSurvivesMigrationToV5() async throws {
+        try await withTemporaryDirectory { directory in
+            let queue = try DatabaseQueue(path: databasePath(directory))
+            try SQLiteStore.migrator.migrate(queue, upTo: "v4")
             #expect(try await queue.read { db in try db.tableExists("coalescing_channels") } == false)
             try await queue.write { db in
                 try db.execute(sql: """
-                    INSERT INTO users VALUES ('u_1', 'Ada', 'user', 0, 1700000000000);
+                    INSERT INTO users (id, name, kind, is_admin, created_at) VALUES ('u_1', 'Ada', 'user', 0, 1700000000000);
                     INSERT INTO workspaces VALUES ('ws', 'Workspace', 1700000000000);
                     INSERT INTO members VALUES ('ws', 'u_1', 'owner');
                     INSERT INTO durable_channels VALUES ('ws', 'general', 1700000000000);

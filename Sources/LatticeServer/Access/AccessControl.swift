@@ -20,7 +20,7 @@ public final class AccessControl: Sendable {
     /// A change live sessions must apply at once.
     enum LiveChange: Sendable {
         case rolesChanged(userID: String)
-        /// The token no longer authenticates (revoked, deleted, expired, its user deleted):
+        /// The token no longer authenticates (revoked, deleted, expired, its user disabled or deleted):
         /// its sessions close with 4003 and `reason`.
         case tokenEnded(tokenID: String, reason: String)
     }
@@ -40,13 +40,15 @@ public final class AccessControl: Sendable {
         case expired = "expired token"
         case revoked = "revoked token"
         case noUser = "token without user"
+        case disabled = "disabled user"
         case storeFailed = "store unavailable"
         case signInLinkOnly = "sign-in link used outside /signin"
     }
 
     /// The principal behind `credential` at `now`: the token exists, its secret matches, it is
-    /// neither expired nor revoked, and its user exists; roles loaded fresh from the store. A
-    /// sign-in link's token authenticates only `forSignIn` (the `/signin` page, which uses it up).
+    /// neither expired nor revoked, and its user exists and is not disabled; roles loaded fresh
+    /// from the store. A sign-in link's token authenticates only `forSignIn` (the `/signin`
+    /// page, which uses it up).
     public func authenticate(_ credential: String?, now: Date = Date(), forSignIn: Bool = false) async -> Result<Principal, Refusal> {
         guard let credential, !credential.isEmpty else { return .failure(.missing) }
         guard let parsed = TokenString(parsing: credential), parsed.id.hasPrefix("t_") else { return .failure(.malformed) }
@@ -57,6 +59,7 @@ public final class AccessControl: Sendable {
             guard token.isActive(at: now) else { return .failure(.expired) }
             if token.kind == .signin && !forSignIn { return .failure(.signInLinkOnly) }
             guard let user = try await store.user(id: token.userID) else { return .failure(.noUser) }
+            if user.isDisabled { return .failure(.disabled) }
             let roles = try await store.memberships(of: user.id)
             return .success(Principal(user: user, tokenID: token.id, scopes: token.scopes,
                                       tokenWorkspace: token.workspaceID, roles: roles, tokenExpiresAt: token.expiresAt))
@@ -116,7 +119,8 @@ public final class AccessControl: Sendable {
 
     /// `userID`'s memberships or user record changed: reload both, set them on its tokens'
     /// shared principals, and have every live session of the user end the subscriptions it may
-    /// no longer read (docs/security.md). A deleted user's sessions close.
+    /// no longer read (docs/security.md). A disabled or deleted user's sessions close (4003
+    /// `user disabled`, `user deleted`).
     public func membershipsChanged(of userID: String) async {
         let affected = principals.withLock { table in table.values.filter { $0.principal.userID == userID }.map(\.principal) }
         guard !affected.isEmpty else { return }
@@ -129,6 +133,10 @@ public final class AccessControl: Sendable {
         }
         guard let user else {
             for shared in affected { publish(.tokenEnded(tokenID: shared.tokenID, reason: "user deleted")) }
+            return
+        }
+        if user.isDisabled {
+            for shared in affected { publish(.tokenEnded(tokenID: shared.tokenID, reason: "user disabled")) }
             return
         }
         for shared in affected { shared.update(user: user, roles: roles) }
@@ -147,7 +155,13 @@ public final class AccessControl: Sendable {
         guard let shared = principals.withLock({ $0[tokenID]?.principal }) else { return }
         let token: TokenRecord?
         do { token = try await store.token(id: tokenID) } catch { return }
-        guard let token else { return publish(.tokenEnded(tokenID: tokenID, reason: "token deleted")) }
+        guard let token else {
+            // Deleting a user deletes its tokens too, and the store may record those first:
+            // the reason is the user's deletion then.
+            let user: User?
+            do { user = try await store.user(id: shared.userID) } catch { return }
+            return publish(.tokenEnded(tokenID: tokenID, reason: user == nil ? "user deleted" : "token deleted"))
+        }
         if token.revokedAt != nil { return publish(.tokenEnded(tokenID: tokenID, reason: "token revoked")) }
         shared.setExpiry(token.expiresAt)
         if !token.isActive(at: now) { publish(.tokenEnded(tokenID: tokenID, reason: "token expired")) }

@@ -35,7 +35,8 @@ struct UpgradeAuthentication: Sendable {
                 if refusal != .missing {
                     access.audit("signin.failed", actor: nil, target: webSocketPath, detail: refusal.rawValue, address: address)
                 }
-                // Every refusal looks alike to the client (docs/api.md); why is in the audit log only.
+                // Every refusal answers alike (the reason is in the audit log only): a caller
+                // learns nothing about which tokens or users exist, or are disabled.
                 promise.succeed(.reject(.init(status: .unauthorized, reason: "a valid token is required",
                                               headers: ["WWW-Authenticate": "Bearer realm=\"lattice\""])))
             }

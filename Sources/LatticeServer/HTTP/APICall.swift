@@ -61,6 +61,7 @@ struct APICall: Sendable {
         case .notFound(let what): .notFound("\(what) not found")
         case .invitationUnusable(let state): .conflict("the invitation is \(state.rawValue)")
         case .lastOwner(let ws): .conflict("workspace \(ws) must keep at least one owner")
+        case .lastAdmin(let id): .conflict("\(id) is the last enabled server admin: the server must keep one")
         case .storeFailed(let why): .internalError("store failed: \(why)")
         }
     }

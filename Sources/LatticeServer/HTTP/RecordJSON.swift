@@ -5,7 +5,8 @@ import LatticeAuth
 enum RecordJSON {
     static func user(_ u: User) -> JSONValue {
         .object([("id", .string(u.id)), ("name", .string(u.name)), ("kind", .string(u.kind.rawValue)),
-                 ("admin", .bool(u.isAdmin)), ("createdAt", .date(u.createdAt))])
+                 ("admin", .bool(u.isAdmin)), ("createdAt", .date(u.createdAt)),
+                 ("disabled", .bool(u.isDisabled)), ("disabledAt", .date(u.disabledAt))])
     }
 
     static func workspace(_ w: Workspace, role: Role? = nil) -> JSONValue {

@@ -9,7 +9,7 @@ import LatticeStore
 struct AdminSignInLinkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "signin-link",
-        abstract: "Print a one-time sign-in link for a person (default: the oldest server administrator).",
+        abstract: "Print a one-time sign-in link for a person (default: the oldest enabled server administrator).",
         discussion: """
             The link's token is accepted only by /signin, once: opening it sets a browser session \
             (30 days) and uses the link up. It expires after --expires-in seconds (default 900) and \
@@ -29,12 +29,13 @@ struct AdminSignInLinkCommand: AsyncParsableCommand {
             if let user {
                 target = try await requireUser(store, user)
             } else {
-                guard let admin = try await store.users().filter(\.isAdmin).min(by: { $0.createdAt < $1.createdAt }) else {
+                guard let admin = try await store.users().filter({ $0.isAdmin && !$0.isDisabled }).min(by: { $0.createdAt < $1.createdAt }) else {
                     throw AdminError("no server administrator; give --user ID")
                 }
                 target = admin
             }
             guard target.kind == .user else { throw AdminError("\(target.id) is a bot; bots cannot sign in to the web app") }
+            guard !target.isDisabled else { throw AdminError("\(target.id) is disabled; `lattice admin user enable \(target.id)` first") }
             let (token, record) = IdentityFactory.signInLink(for: target.id, expiresIn: TimeInterval(expiresIn))
             try await store.insertToken(record)
             await adminAudit(store, "token.create", target: record.id, detail: "sign-in link for \(target.id)")

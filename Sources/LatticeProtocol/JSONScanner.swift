@@ -165,25 +165,7 @@ struct JSONScanner {
     }
 
     mutating func skipArray(depth: Int) throws(JSONSyntaxError) {
-        if depth > maxDepth { throw fail(.tooDeep) }
-        index += 1  // [
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
-            index += 1
-            return
-        }
-        while true {
-            _ = try value(depth: depth)
-            skipWhitespace()
-            guard index < bytes.count else { throw fail(.unexpectedEnd) }
-            switch bytes[index] {
-            case UInt8(ascii: ","): index += 1
-            case UInt8(ascii: "]"):
-                index += 1
-                return
-            default: throw fail(.unexpectedByte)
-            }
-        }
+        try elements(depth: depth) { _, _ in }
     }
 
     @inline(__always)

@@ -7,22 +7,8 @@ import Testing
 struct AccessAdminDataDirTests {
     /// Runs `lattice` in `directory` with LATTICE_DATA_DIR unset; exit status, stdout, stderr.
     static func lattice(_ arguments: [String], in directory: String) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try TestServerProcess.locateBinary())
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: directory, isDirectory: true)
-        var environment = ProcessInfo.processInfo.environment
-        environment["LATTICE_DATA_DIR"] = nil
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        try TestServerProcess.runBlocking(try TestServerProcess.locateBinary(), arguments, in: directory,
+                                          unsetting: ["LATTICE_DATA_DIR"])
     }
 
     static func withEmptyDirectory(_ body: (String) throws -> Void) throws {

@@ -275,10 +275,19 @@ final class TestServerProcess: Sendable {
         try await offPool { try runBlocking(path, arguments) }
     }
 
-    private static func runBlocking(_ path: String, _ arguments: [String]) throws -> (Int32, String, String) {
+    /// Runs `path` to its end (blocking: call off the cooperative pool); `directory` is its
+    /// working directory, `unsetting` environment variables it must not see.
+    static func runBlocking(_ path: String, _ arguments: [String], in directory: String? = nil,
+                            unsetting: [String] = []) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory, isDirectory: true) }
+        if !unsetting.isEmpty {
+            var environment = ProcessInfo.processInfo.environment
+            for name in unsetting { environment[name] = nil }
+            process.environment = environment
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

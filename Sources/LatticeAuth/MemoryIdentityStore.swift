@@ -16,6 +16,18 @@ public final class MemoryIdentityStore: IdentityStore {
         var changes: [(seq: Int64, subject: IdentityChange.Subject, at: Date)] = []
         var nextChange: Int64 = 1
         var audit: [AuditEntry] = []
+        var activity: [PendingActivity] = []
+        var nextActivity: Int64 = 1
+
+        mutating func note(_ activity: WorkspaceActivity?) {
+            guard let activity else { return }
+            self.activity.append(PendingActivity(seq: nextActivity, stream: activity.streamName, data: activity.json()))
+            nextActivity += 1
+        }
+
+        func workspaceIDs(of userID: String) -> [String] {
+            members.filter { $0.value[userID] != nil }.map(\.key).sorted()
+        }
 
         mutating func record(_ subject: IdentityChange.Subject) {
             changes.append((nextChange, subject, Date()))
@@ -37,6 +49,14 @@ public final class MemoryIdentityStore: IdentityStore {
             }
             members[workspaceID, default: [:]][userID] = role
             record(.user(userID))
+        }
+
+        mutating func noteToken(_ kind: WorkspaceActivity.Kind, _ token: TokenRecord, by actor: ActivityActor) {
+            guard let user = users[token.userID] else { return }
+            for activity in WorkspaceActivity.botToken(kind, token, of: user, memberships: workspaceIDs(of: user.id), by: actor,
+                                                       at: kind == .tokenRevoked ? token.revokedAt ?? Date() : token.createdAt) {
+                note(activity)
+            }
         }
 
         mutating func insertToken(_ token: TokenRecord) throws(IdentityStoreError) {
@@ -88,7 +108,7 @@ public final class MemoryIdentityStore: IdentityStore {
     }
 
     /// Its tokens and memberships go with it, each recorded (as the SQLite cascades are).
-    public func deleteUser(id: String) async throws -> Bool {
+    public func deleteUser(id: String, by actor: ActivityActor) async throws -> Bool {
         try state.withLock { (s: inout State) throws(IdentityStoreError) -> Bool in
             guard let user = s.users[id] else { return false }
             if user.isAdmin && !user.isDisabled { try s.requireAnotherAdmin(than: id) }
@@ -99,9 +119,11 @@ public final class MemoryIdentityStore: IdentityStore {
                 s.tokens[token.id] = nil
                 s.record(.token(token.id))
             }
-            for workspace in s.members.keys.sorted() where s.members[workspace]?[id] != nil {
+            for workspace in s.members.keys.sorted() {
+                guard let role = s.members[workspace]?[id] else { continue }
                 s.members[workspace]?[id] = nil
                 s.record(.user(id))
+                s.note(.membership(of: user, in: workspace, from: role, to: nil, by: actor, at: Date(), reason: "user deleted"))
             }
             s.users[id] = nil
             s.record(.user(id))
@@ -121,6 +143,17 @@ public final class MemoryIdentityStore: IdentityStore {
     }
 
     public func workspace(id: String) async throws -> Workspace? { state.withLock { $0.workspaces[id] } }
+
+    public func renameWorkspace(id: String, name: String, by actor: ActivityActor) async throws -> Workspace? {
+        state.withLock { s in
+            guard var workspace = s.workspaces[id] else { return nil }
+            let previous = workspace.name
+            workspace.name = name
+            s.workspaces[id] = workspace
+            s.note(.renamed(workspace, from: previous, by: actor, at: Date()))
+            return workspace
+        }
+    }
 
     public func workspaces() async throws -> [Workspace] {
         state.withLock { $0.workspaces.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) } }
@@ -142,31 +175,39 @@ public final class MemoryIdentityStore: IdentityStore {
         }
     }
 
-    public func setRole(_ role: Role, of userID: String, in workspaceID: String) async throws {
+    public func setRole(_ role: Role, of userID: String, in workspaceID: String, by actor: ActivityActor) async throws {
         try state.withLock { (s: inout State) throws(IdentityStoreError) in
             guard s.workspaces[workspaceID] != nil else { throw .notFound(workspaceID) }
-            guard s.users[userID] != nil else { throw .notFound(userID) }
-            if role != .owner, s.members[workspaceID]?[userID] == .owner, s.owners(of: workspaceID) < 2 {
+            guard let user = s.users[userID] else { throw .notFound(userID) }
+            let before = s.members[workspaceID]?[userID]
+            if role != .owner, before == .owner, s.owners(of: workspaceID) < 2 {
                 throw .lastOwner(workspaceID)
             }
             try s.putMember(userID, role, in: workspaceID)
+            s.note(.membership(of: user, in: workspaceID, from: before, to: role, by: actor, at: Date()))
         }
     }
 
-    public func removeMember(_ userID: String, from workspaceID: String) async throws -> Bool {
+    public func removeMember(_ userID: String, from workspaceID: String, by actor: ActivityActor) async throws -> Bool {
         try state.withLock { (s: inout State) throws(IdentityStoreError) -> Bool in
             guard let role = s.members[workspaceID]?[userID] else { return false }
             if role == .owner, s.owners(of: workspaceID) < 2 { throw .lastOwner(workspaceID) }
             s.members[workspaceID]?[userID] = nil
             s.record(.user(userID))
+            if let user = s.users[userID] {
+                s.note(.membership(of: user, in: workspaceID, from: role, to: nil, by: actor, at: Date()))
+            }
             return true
         }
     }
 
     // MARK: tokens
 
-    public func insertToken(_ token: TokenRecord) async throws {
-        try state.withLock { (s: inout State) throws(IdentityStoreError) in try s.insertToken(token) }
+    public func insertToken(_ token: TokenRecord, by actor: ActivityActor) async throws {
+        try state.withLock { (s: inout State) throws(IdentityStoreError) in
+            try s.insertToken(token)
+            s.noteToken(.tokenCreated, token, by: actor)
+        }
     }
 
     public func token(id: String) async throws -> TokenRecord? { state.withLock { $0.tokens[id] } }
@@ -178,19 +219,20 @@ public final class MemoryIdentityStore: IdentityStore {
         }
     }
 
-    public func revokeToken(id: String, at: Date) async throws -> TokenRecord? {
+    public func revokeToken(id: String, at: Date, by actor: ActivityActor) async throws -> TokenRecord? {
         state.withLock { s in
             guard var token = s.tokens[id] else { return nil }
             if token.revokedAt == nil {
                 token.revokedAt = at
                 s.tokens[id] = token
                 s.record(.token(id))
+                s.noteToken(.tokenRevoked, token, by: actor)
             }
             return token
         }
     }
 
-    public func revokeTokens(of userID: String, at: Date) async throws -> [TokenRecord] {
+    public func revokeTokens(of userID: String, at: Date, by actor: ActivityActor) async throws -> [TokenRecord] {
         try state.withLock { (s: inout State) throws(IdentityStoreError) -> [TokenRecord] in
             guard s.users[userID] != nil else { throw .notFound(userID) }
             var revoked: [TokenRecord] = []
@@ -199,6 +241,7 @@ public final class MemoryIdentityStore: IdentityStore {
                 token.revokedAt = at
                 s.tokens[token.id] = token
                 s.record(.token(token.id))
+                s.noteToken(.tokenRevoked, token, by: actor)
                 revoked.append(token)
             }
             return revoked
@@ -217,11 +260,12 @@ public final class MemoryIdentityStore: IdentityStore {
 
     // MARK: invitations
 
-    public func insertInvitation(_ invitation: Invitation) async throws {
+    public func insertInvitation(_ invitation: Invitation, by actor: ActivityActor) async throws {
         try state.withLock { (s: inout State) throws(IdentityStoreError) in
             guard s.invitations[invitation.id] == nil else { throw .alreadyExists(invitation.id) }
             guard s.workspaces[invitation.workspaceID] != nil else { throw .notFound(invitation.workspaceID) }
             s.invitations[invitation.id] = invitation
+            s.note(.invitation(.invitationCreated, invitation, by: actor, at: invitation.createdAt))
         }
     }
 
@@ -234,12 +278,13 @@ public final class MemoryIdentityStore: IdentityStore {
         }
     }
 
-    public func revokeInvitation(id: String, at: Date) async throws -> Invitation? {
+    public func revokeInvitation(id: String, at: Date, by actor: ActivityActor) async throws -> Invitation? {
         state.withLock { s in
             guard var invitation = s.invitations[id] else { return nil }
             guard invitation.state(at: at) == .pending else { return invitation }
             invitation.revokedAt = at
             s.invitations[id] = invitation
+            s.note(.invitation(.invitationRevoked, invitation, by: actor, at: at))
             return invitation
         }
     }
@@ -260,6 +305,9 @@ public final class MemoryIdentityStore: IdentityStore {
             let current = next.members[invitation.workspaceID]?[userID]
             let role = max(current ?? invitation.role, invitation.role)
             try next.putMember(userID, role, in: invitation.workspaceID)
+            let user = next.users[userID]!
+            next.note(.invitation(.invitationAccepted, invitation, user: user, by: ActivityActor(user), at: at))
+            next.note(.membership(of: user, in: invitation.workspaceID, from: current, to: role, by: ActivityActor(user), at: at))
             invitation.usedAt = at
             invitation.usedBy = userID
             next.invitations[id] = invitation
@@ -286,6 +334,19 @@ public final class MemoryIdentityStore: IdentityStore {
             s.changes.removeAll { $0.at < before }
             return before0 - s.changes.count
         }
+    }
+
+    // MARK: activity
+
+    public func pendingActivity(limit: Int) async throws -> [PendingActivity] {
+        guard limit > 0 else { return [] }
+        return state.withLock { Array($0.activity.prefix(limit)) }
+    }
+
+    /// Removes what a relay published, through `seq` (the SQLite store does this in the
+    /// transaction that stores the event).
+    public func discardActivity(through seq: Int64) {
+        state.withLock { $0.activity.removeAll { $0.seq <= seq } }
     }
 
     // MARK: audit

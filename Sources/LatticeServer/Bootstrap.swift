@@ -17,7 +17,7 @@ public enum Bootstrap {
         try await store.createWorkspace(Workspace(id: demoWorkspace, name: "Demo workspace", createdAt: now), owner: admin.id)
         let (token, record) = IdentityFactory.token(for: admin.id, kind: .api, scopes: Set(TokenScope.allCases),
                                                     label: "first start", expiresIn: adminTokenLifetime, now: now)
-        try await store.insertToken(record)
+        try await store.insertToken(record, by: ActivityActor(admin))
         try await store.appendAudit(AuditEntry(at: now, actorID: admin.id, action: "user.create", workspaceID: nil,
                                                target: admin.id, detail: "first start: admin"))
         try await store.appendAudit(AuditEntry(at: now, actorID: admin.id, action: "workspace.create",

@@ -44,7 +44,7 @@ public enum CollaborationServer {
         let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, origins: origins)
         let routes = HTTPRouteTable.serve(files: files, webSocketPath: webSocketPath, services: services, hub: hub, origins: origins)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: hubSettings.lowWaterMark, high: hubSettings.highWaterMark)
-        let server = try await ServerBinding.bind(settings: settings, group: group) { [configuration] channel, registry in
+        let server = try await ServerBinding.bind(settings: settings, group: group, hub: hub) { [configuration] channel, registry in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.configureWebSocketServerPipeline(
                     configuration: configuration,

@@ -9,12 +9,16 @@ public final class RunningServer: Service {
     let listener: any Channel
     let registry: ConnectionRegistry
     let shutdownTimeout: TimeAmount
+    /// The hub of `lattice serve` (nil for `lattice echo`): what publishes as the server.
+    public let hub: StreamHub?
 
-    init(group: MultiThreadedEventLoopGroup, listener: any Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount) {
+    init(group: MultiThreadedEventLoopGroup, listener: any Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount,
+         hub: StreamHub? = nil) {
         self.group = group
         self.listener = listener
         self.registry = registry
         self.shutdownTimeout = shutdownTimeout
+        self.hub = hub
     }
 
     /// The port actually bound (useful with port 0).
@@ -47,6 +51,7 @@ enum ServerBinding {
     static func bind(
         settings: ServerSettings,
         group existing: MultiThreadedEventLoopGroup? = nil,
+        hub: StreamHub? = nil,
         childInitializer: @escaping @Sendable (any Channel, ConnectionRegistry) -> EventLoopFuture<Void>
     ) async throws -> RunningServer {
         let group = existing ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
@@ -69,7 +74,7 @@ enum ServerBinding {
             }
         do {
             let listener = try await bootstrap.bind(host: settings.host, port: settings.port).get()
-            return RunningServer(group: group, listener: listener, registry: registry, shutdownTimeout: settings.shutdownTimeout)
+            return RunningServer(group: group, listener: listener, registry: registry, shutdownTimeout: settings.shutdownTimeout, hub: hub)
         } catch {
             try? await group.shutdownGracefully()
             throw error

@@ -27,6 +27,9 @@ public struct ServerSettings: Sendable {
     /// How often `lattice serve` reads the identity changes the store recorded (made by
     /// `lattice admin` or another server) and ends sessions of expired tokens.
     public var identityPollInterval: Duration = .seconds(1)
+    /// How often `lattice serve` publishes the workspace activity the store recorded (an empty
+    /// read of the outbox costs microseconds; activity appears on `workspace/{ws}` within this).
+    public var activityPollInterval: Duration = .milliseconds(100)
 
     public init(host: String = "127.0.0.1", port: Int = 8080, threads: Int = System.coreCount,
                 webSocket: WebSocketConfiguration = WebSocketConfiguration(),

@@ -1,4 +1,4 @@
-import LatticeAuth
+public import LatticeAuth
 public import LatticeStreams
 
 /// The stateful pieces `lattice serve` wires into the HTTP routes and the hub: the identity side
@@ -8,18 +8,19 @@ public struct ServerServices: Sendable {
     public var streams: any DurableStreamStore
     /// Whether a `channel/{ws}/{name}` stream is durable (owners mark channels; docs/streams.md).
     public var isDurableChannel: @Sendable (String) -> Bool
-    /// Marks a channel durable or not (persisted).
-    public var setChannelDurable: @Sendable (_ workspace: String, _ channel: String, _ durable: Bool) async throws -> Void
+    /// Marks a channel durable or not (persisted, with its activity).
+    public var setChannelDurable: @Sendable (_ workspace: String, _ channel: String, _ durable: Bool, _ actor: ActivityActor) async throws -> Void
     /// Whether a channel's stream is coalescing (owners mark channels; docs/streams.md).
     public var isCoalescingChannel: @Sendable (String) -> Bool
-    /// Marks a channel coalescing or not (persisted; a channel is durable or coalescing, not both).
-    public var setChannelCoalescing: @Sendable (_ workspace: String, _ channel: String, _ coalescing: Bool) async throws -> Void
+    /// Marks a channel coalescing or not (persisted, with its activity; a channel is durable or
+    /// coalescing, not both).
+    public var setChannelCoalescing: @Sendable (_ workspace: String, _ channel: String, _ coalescing: Bool, _ actor: ActivityActor) async throws -> Void
 
     public init(access: AccessControl, streams: any DurableStreamStore,
                 isDurableChannel: @escaping @Sendable (String) -> Bool,
-                setChannelDurable: @escaping @Sendable (String, String, Bool) async throws -> Void,
+                setChannelDurable: @escaping @Sendable (String, String, Bool, ActivityActor) async throws -> Void,
                 isCoalescingChannel: @escaping @Sendable (String) -> Bool,
-                setChannelCoalescing: @escaping @Sendable (String, String, Bool) async throws -> Void) {
+                setChannelCoalescing: @escaping @Sendable (String, String, Bool, ActivityActor) async throws -> Void) {
         self.access = access
         self.streams = streams
         self.isDurableChannel = isDurableChannel

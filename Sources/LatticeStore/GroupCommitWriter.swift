@@ -100,6 +100,9 @@ final class GroupCommitWriter: Sendable {
                 for (append, offset) in zip(batch, offsets) {
                     let data = append.data.withUnsafeReadableBytes { Data($0) }
                     try insert.execute(arguments: [append.stream, Int64(offset), data, append.key, timeMillis])
+                    if let seq = append.relaying {
+                        try db.execute(sql: "DELETE FROM activity_outbox WHERE seq = ?", arguments: [seq])
+                    }
                 }
                 // The first event of a stream persists the epoch its head was given in memory.
                 let upsert = try db.cachedStatement(sql: """

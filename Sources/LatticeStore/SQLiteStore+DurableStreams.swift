@@ -8,9 +8,9 @@ extension SQLiteStore: DurableStreamStore {
         heads.head(of: stream)
     }
 
-    public func append(stream: String, data: ByteBuffer, key: String?,
+    public func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
                        completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void) {
-        writer.append(PendingAppend(stream: stream, data: data, key: key, completion: completion))
+        writer.append(PendingAppend(stream: stream, data: data, key: key, relaying: outboxSeq, completion: completion))
     }
 
     public func read(stream: String, after: UInt64, limit: Int) async throws -> [StoredStreamEvent] {

@@ -4,13 +4,14 @@ public import LatticeAuth
 
 extension SQLiteStore {
     /// Throws `alreadyExists` for a taken id, `notFound` for an unknown workspace.
-    public func insertInvitation(_ invitation: Invitation) async throws {
+    public func insertInvitation(_ invitation: Invitation, by actor: ActivityActor) async throws {
         try await identityWrite(ifExists: invitation.id, ifMissing: invitation.workspaceID) { db in
             try db.execute(sql: """
                 INSERT INTO invitations (id, workspace_id, role, secret_hash, created_by, created_at,
                                          expires_at, used_at, used_by, revoked_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: IdentityRows.arguments(invitation))
+            try Self.record(.invitation(.invitationCreated, invitation, by: actor, at: invitation.createdAt), db)
         }
     }
 
@@ -26,12 +27,14 @@ extension SQLiteStore {
         }
     }
 
-    public func revokeInvitation(id: String, at: Date) async throws -> Invitation? {
+    public func revokeInvitation(id: String, at: Date, by actor: ActivityActor) async throws -> Invitation? {
         try await identityWrite { db in
             guard let invitation = try Self.invitation(id: id, db) else { return nil }
             guard invitation.state(at: at) == .pending else { return invitation }
             try db.execute(sql: "UPDATE invitations SET revoked_at = ? WHERE id = ?", arguments: [at.storeMillis, id])
-            return try Self.invitation(id: id, db)
+            let revoked = try Self.invitation(id: id, db)
+            if let revoked { try Self.record(.invitation(.invitationRevoked, revoked, by: actor, at: at), db) }
+            return revoked
         }
     }
 
@@ -54,6 +57,11 @@ extension SQLiteStore {
             try Self.putMember(userID, role, in: invitation.workspaceID, db)
             try db.execute(sql: "UPDATE invitations SET used_at = ?, used_by = ? WHERE id = ?",
                            arguments: [at.storeMillis, userID, id])
+            if let user = try Self.user(id: userID, db) {
+                let actor = ActivityActor(user)
+                try Self.record(.invitation(.invitationAccepted, invitation, user: user, by: actor, at: at), db)
+                try Self.record(.membership(of: user, in: invitation.workspaceID, from: current, to: role, by: actor, at: at), db)
+            }
             try Self.insertToken(session, db)
             return Membership(workspaceID: invitation.workspaceID, userID: userID, role: role)
         }

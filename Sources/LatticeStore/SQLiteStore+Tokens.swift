@@ -4,8 +4,11 @@ public import LatticeAuth
 
 extension SQLiteStore {
     /// Throws `alreadyExists` for a taken id, `notFound` for an unknown user or workspace.
-    public func insertToken(_ token: TokenRecord) async throws {
-        try await identityWrite { db in try Self.insertToken(token, db) }
+    public func insertToken(_ token: TokenRecord, by actor: ActivityActor) async throws {
+        try await identityWrite { db in
+            try Self.insertToken(token, db)
+            try Self.recordToken(.tokenCreated, token, by: actor, at: token.createdAt, db)
+        }
     }
 
     public func token(id: String) async throws -> TokenRecord? {
@@ -20,11 +23,14 @@ extension SQLiteStore {
         }
     }
 
-    public func revokeToken(id: String, at: Date) async throws -> TokenRecord? {
+    public func revokeToken(id: String, at: Date, by actor: ActivityActor) async throws -> TokenRecord? {
         try await identityWrite { db in
             try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                            arguments: [at.storeMillis, id])
-            return try Self.token(id: id, db)
+            let revoked = db.changesCount == 1
+            let token = try Self.token(id: id, db)
+            if revoked, let token { try Self.recordToken(.tokenRevoked, token, by: actor, at: at, db) }
+            return token
         }
     }
 
@@ -36,14 +42,16 @@ extension SQLiteStore {
         }
     }
 
-    public func revokeTokens(of userID: String, at: Date) async throws -> [TokenRecord] {
+    public func revokeTokens(of userID: String, at: Date, by actor: ActivityActor) async throws -> [TokenRecord] {
         try await identityWrite { db in
             guard try Self.user(id: userID, db) != nil else { throw IdentityStoreError.notFound(userID) }
             let ids = try String.fetchAll(db, sql: "SELECT id FROM tokens WHERE user_id = ? AND revoked_at IS NULL ORDER BY created_at, id",
                                           arguments: [userID])
             try db.execute(sql: "UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
                            arguments: [at.storeMillis, userID])
-            return try ids.compactMap { try Self.token(id: $0, db) }
+            let revoked = try ids.compactMap { try Self.token(id: $0, db) }
+            for token in revoked { try Self.recordToken(.tokenRevoked, token, by: actor, at: at, db) }
+            return revoked
         }
     }
 
@@ -56,6 +64,16 @@ extension SQLiteStore {
                                     label, created_at, expires_at, revoked_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: arguments)
+        }
+    }
+
+    /// A bot's token is activity of the workspaces it can be used in (`WorkspaceActivity.botToken`).
+    static func recordToken(_ kind: WorkspaceActivity.Kind, _ token: TokenRecord, by actor: ActivityActor, at: Date,
+                            _ db: Database) throws {
+        guard token.kind == .bot || token.kind == .api, let user = try user(id: token.userID, db) else { return }
+        let memberships = try String.fetchAll(db, sql: "SELECT workspace_id FROM members WHERE user_id = ?", arguments: [user.id])
+        for activity in WorkspaceActivity.botToken(kind, token, of: user, memberships: memberships, by: actor, at: at) {
+            try record(activity, db)
         }
     }
 

@@ -38,13 +38,19 @@ extension SQLiteStore {
     }
 
     /// The tokens and memberships go by the schema's cascades (the v3 triggers record each).
-    public func deleteUser(id: String) async throws -> Bool {
+    public func deleteUser(id: String, by actor: ActivityActor) async throws -> Bool {
         try await identityWrite { db in
             guard let user = try Self.user(id: id, db) else { return false }
             if user.isAdmin && !user.isDisabled { try Self.requireAnotherAdmin(than: id, db) }
             let owned = try String.fetchAll(db, sql: "SELECT workspace_id FROM members WHERE user_id = ? AND role = ? ORDER BY workspace_id",
                                             arguments: [id, Role.owner.rawValue])
             for workspace in owned { try Self.requireAnotherOwner(in: workspace, db) }
+            let now = Date()
+            for row in try Row.fetchAll(db, sql: "SELECT workspace_id, role FROM members WHERE user_id = ? ORDER BY workspace_id",
+                                        arguments: [id]) {
+                try Self.record(.membership(of: user, in: row["workspace_id"], from: try IdentityRows.decode(row["role"]) as Role,
+                                            to: nil, by: actor, at: now, reason: "user deleted"), db)
+            }
             try db.execute(sql: "DELETE FROM users WHERE id = ?", arguments: [id])
             return true
         }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 public import LatticeAuth
 
@@ -16,6 +17,18 @@ extension SQLiteStore {
     public func workspace(id: String) async throws -> Workspace? {
         try await identityRead { db in
             try Row.fetchOne(db, sql: "SELECT * FROM workspaces WHERE id = ?", arguments: [id]).map(IdentityRows.workspace)
+        }
+    }
+
+    public func renameWorkspace(id: String, name: String, by actor: ActivityActor) async throws -> Workspace? {
+        try await identityWrite { db -> Workspace? in
+            guard var workspace = try Row.fetchOne(db, sql: "SELECT * FROM workspaces WHERE id = ?", arguments: [id])
+                .map(IdentityRows.workspace) else { return nil }
+            let previous = workspace.name
+            workspace.name = name
+            try db.execute(sql: "UPDATE workspaces SET name = ? WHERE id = ?", arguments: [name, id])
+            try Self.record(.renamed(workspace, from: previous, by: actor, at: Date()), db)
+            return workspace
         }
     }
 
@@ -50,20 +63,22 @@ extension SQLiteStore {
     }
 
     /// Throws `notFound` for an unknown user or workspace.
-    public func setRole(_ role: Role, of userID: String, in workspaceID: String) async throws {
+    public func setRole(_ role: Role, of userID: String, in workspaceID: String, by actor: ActivityActor) async throws {
         try await identityWrite { db in
             guard try Int.fetchOne(db, sql: "SELECT 1 FROM workspaces WHERE id = ?", arguments: [workspaceID]) != nil else {
                 throw IdentityStoreError.notFound(workspaceID)
             }
-            guard try Self.user(id: userID, db) != nil else { throw IdentityStoreError.notFound(userID) }
-            if role != .owner, try Self.role(of: userID, in: workspaceID, db) == .owner {
+            guard let user = try Self.user(id: userID, db) else { throw IdentityStoreError.notFound(userID) }
+            let before = try Self.role(of: userID, in: workspaceID, db)
+            if role != .owner, before == .owner {
                 try Self.requireAnotherOwner(in: workspaceID, db)
             }
             try Self.putMember(userID, role, in: workspaceID, db)
+            try Self.record(.membership(of: user, in: workspaceID, from: before, to: role, by: actor, at: Date()), db)
         }
     }
 
-    public func removeMember(_ userID: String, from workspaceID: String) async throws -> Bool {
+    public func removeMember(_ userID: String, from workspaceID: String, by actor: ActivityActor) async throws -> Bool {
         try await identityWrite { db in
             guard let role = try Self.role(of: userID, in: workspaceID, db) else { return false }
             if role == .owner {
@@ -71,6 +86,9 @@ extension SQLiteStore {
             }
             try db.execute(sql: "DELETE FROM members WHERE workspace_id = ? AND user_id = ?",
                            arguments: [workspaceID, userID])
+            if let user = try Self.user(id: userID, db) {
+                try Self.record(.membership(of: user, in: workspaceID, from: role, to: nil, by: actor, at: Date()), db)
+            }
             return true
         }
     }

@@ -15,6 +15,7 @@ extension SQLiteStore {
         migrator.registerMigration("v3", migrate: migrateV3)
         migrator.registerMigration("v4", migrate: migrateV4)
         migrator.registerMigration("v5", migrate: migrateV5)
+        migrator.registerMigration("v6", migrate: migrateV6)
         return migrator
     }
 
@@ -154,6 +155,18 @@ extension SQLiteStore {
             CREATE TRIGGER users_updated AFTER UPDATE OF is_admin, name, kind, disabled_at ON users BEGIN
                 INSERT INTO identity_changes (kind, subject) VALUES ('user', NEW.id);
             END;
+            """)
+    }
+
+    /// Workspace activity waiting to be published: written in the transaction of the action it
+    /// describes, deleted in the transaction that stores it as an event of its stream.
+    private static func migrateV6(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE activity_outbox (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                stream TEXT NOT NULL,
+                data BLOB NOT NULL
+            );
             """)
     }
 

@@ -7,6 +7,8 @@ struct PendingAppend: Sendable {
     let stream: String
     let data: ByteBuffer
     let key: String?
+    /// The `activity_outbox` row this event publishes: deleted in the same transaction.
+    let relaying: Int64?
     let completion: @Sendable (Result<UInt64, DurableAppendError>) -> Void
 }
 

@@ -62,8 +62,10 @@ public protocol DurableStreamStore: Sendable {
     func head(of stream: String) -> DurableStreamHead
 
     /// Stores one event of `stream` in the next group commit; `completion` gets its offset once
-    /// the transaction committed, or the error.
-    func append(stream: String, data: ByteBuffer, key: String?,
+    /// the transaction committed, or the error. With `relaying`, the event publishes the
+    /// recorded activity of that outbox `seq` (`IdentityStore.pendingActivity`), which the same
+    /// transaction removes: it is stored as an event exactly once.
+    func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
                 completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void)
 
     /// The stored events of `stream` with offsets `after + 1 …`, oldest first, at most `limit`.

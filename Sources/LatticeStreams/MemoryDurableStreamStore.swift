@@ -16,6 +16,7 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         let stream: String
         let data: ByteBuffer
         let key: String?
+        let relaying: Int64?
         let completion: @Sendable (Result<UInt64, DurableAppendError>) -> Void
     }
 
@@ -24,6 +25,7 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         var held: [Pending] = []
         var holding = false
         var failing: String?
+        var relayed: [Int64] = []
     }
 
     private let state = Mutex(State())
@@ -36,9 +38,9 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         state.withLock { Self.stream(stream, in: &$0).head }
     }
 
-    public func append(stream: String, data: ByteBuffer, key: String?,
+    public func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
                        completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void) {
-        let pending = Pending(stream: stream, data: data, key: key, completion: completion)
+        let pending = Pending(stream: stream, data: data, key: key, relaying: outboxSeq, completion: completion)
         let ready: [Pending] = state.withLock { state in
             state.held.append(pending)
             guard !state.holding else { return [] }
@@ -89,6 +91,12 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         }
     }
 
+    /// The outbox seqs committed appends relayed, in commit order (an outbox in memory is not
+    /// this store's: a test removes them from its `MemoryIdentityStore`).
+    public var relayed: [Int64] {
+        state.withLock { $0.relayed }
+    }
+
     /// The store's events of `stream`, oldest first.
     public func events(of stream: String) -> [StoredStreamEvent] {
         state.withLock { Self.stream(stream, in: &$0).events }
@@ -104,6 +112,7 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
                 entry.events.append(StoredStreamEvent(offset: offset, data: pending.data, key: pending.key, timeMillis: 0))
                 entry.head.newestOffset = offset
                 state.streams[pending.stream] = entry
+                if let seq = pending.relaying { state.relayed.append(seq) }
                 return (pending, .success(offset))
             }
         }

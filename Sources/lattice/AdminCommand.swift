@@ -215,7 +215,7 @@ struct AdminUserCommand: AsyncParsableCommand {
         func run() async throws {
             try await store.withStore("user delete") { store in
                 let user = try await requireUser(store, id)
-                guard try await store.deleteUser(id: id) else { throw AdminError("no user \(id) (see `lattice admin user list`)") }
+                guard try await store.deleteUser(id: id, by: .local) else { throw AdminError("no user \(id) (see `lattice admin user list`)") }
                 await adminAudit(store, "user.delete", target: id, detail: "\(user.name) (\(user.kind.rawValue))")
             }
         }
@@ -231,7 +231,7 @@ struct AdminUserCommand: AsyncParsableCommand {
         func run() async throws {
             let revoked = try await store.withStore("user signout") { store in
                 _ = try await requireUser(store, id)
-                let revoked = try await store.revokeTokens(of: id, at: Date())
+                let revoked = try await store.revokeTokens(of: id, at: Date(), by: .local)
                 await adminAudit(store, "user.signout", target: id,
                                  detail: revoked.isEmpty ? "no tokens to revoke" : "revoked " + revoked.map(\.id).joined(separator: ", "))
                 return revoked
@@ -244,8 +244,8 @@ struct AdminUserCommand: AsyncParsableCommand {
 // MARK: workspaces
 
 struct AdminWorkspaceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Create and list workspaces.",
-                                                    subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "workspace", abstract: "Create, list and rename workspaces.",
+                                                    subcommands: [Create.self, List.self, Rename.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a workspace owned by a user.")
@@ -262,6 +262,25 @@ struct AdminWorkspaceCommand: AsyncParsableCommand {
                 _ = try await requireUser(store, owner)
                 try await store.createWorkspace(Workspace(id: id, name: name, createdAt: Date()), owner: owner)
                 await adminAudit(store, "workspace.create", workspace: id, target: id, detail: "\(name), owner \(owner)")
+            }
+            printLine(id)
+        }
+    }
+
+    struct Rename: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Give a workspace a new display name (its members see workspace.renamed on workspace/{id}).")
+        @OptionGroup var store: StoreOptions
+        @Argument(help: "Workspace id.") var id: String
+        @Argument(help: "The new display name (1–64 bytes, no control characters).") var name: String
+
+        func run() async throws {
+            if let problem = Validation.displayName(name) { throw ValidationError(problem) }
+            try await store.withStore("workspace rename") { store in
+                guard try await store.renameWorkspace(id: id, name: name, by: .local) != nil else {
+                    throw AdminError("no workspace \(id) (see `lattice admin workspace list`)")
+                }
+                await adminAudit(store, "workspace.rename", workspace: id, target: id, detail: name)
             }
             printLine(id)
         }
@@ -305,7 +324,7 @@ struct AdminMemberCommand: AsyncParsableCommand {
                 _ = try await requireWorkspace(store, workspace)
                 _ = try await requireUser(store, user)
                 let previous = try await store.memberships(of: user)[workspace]
-                try await store.setRole(role, of: user, in: workspace)
+                try await store.setRole(role, of: user, in: workspace, by: .local)
                 await adminAudit(store, previous == nil ? "member.add" : "member.role", workspace: workspace, target: user,
                                  detail: previous.map { "\($0.rawValue) → \(role.rawValue)" } ?? role.rawValue)
             }
@@ -320,7 +339,7 @@ struct AdminMemberCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await store.withStore("member remove") { store in
-                guard try await store.removeMember(user, from: workspace) else {
+                guard try await store.removeMember(user, from: workspace, by: .local) else {
                     throw AdminError("\(user) is not a member of \(workspace)")
                 }
                 await adminAudit(store, "member.remove", workspace: workspace, target: user, detail: "removed")

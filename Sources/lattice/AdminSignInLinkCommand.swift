@@ -37,7 +37,7 @@ struct AdminSignInLinkCommand: AsyncParsableCommand {
             guard target.kind == .user else { throw AdminError("\(target.id) is a bot; bots cannot sign in to the web app") }
             guard !target.isDisabled else { throw AdminError("\(target.id) is disabled; `lattice admin user enable \(target.id)` first") }
             let (token, record) = IdentityFactory.signInLink(for: target.id, expiresIn: TimeInterval(expiresIn))
-            try await store.insertToken(record)
+            try await store.insertToken(record, by: .local)
             await adminAudit(store, "token.create", target: record.id, detail: "sign-in link for \(target.id)")
             return "\(base)/signin?token=\(token)"
         }

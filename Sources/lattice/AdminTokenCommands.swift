@@ -51,14 +51,14 @@ struct AdminTokenCommand: AsyncParsableCommand {
                 }
                 let previous = try await store.memberships(of: userID)[workspace]
                 if previous != role {
-                    try await store.setRole(role, of: userID, in: workspace)
+                    try await store.setRole(role, of: userID, in: workspace, by: .local)
                     await adminAudit(store, previous == nil ? "member.add" : "member.role", workspace: workspace, target: userID,
                                      detail: previous.map { "\($0.rawValue) → \(role.rawValue)" } ?? role.rawValue)
                 }
                 let made = IdentityFactory.token(for: userID, kind: bot ? .bot : .api, scopes: scopes,
                                                  workspaceID: bot ? workspace : nil, label: label,
                                                  expiresIn: expiresIn.map(TimeInterval.init))
-                try await store.insertToken(made.record)
+                try await store.insertToken(made.record, by: .local)
                 await adminAudit(store, "token.create", workspace: workspace, target: made.record.id,
                                  detail: "\(made.record.kind.rawValue) for \(userID), scopes \(scopes.map(\.rawValue).sorted().joined(separator: ","))")
                 return made
@@ -82,7 +82,7 @@ struct AdminTokenCommand: AsyncParsableCommand {
         func run() async throws {
             let id = TokenString(parsing: self.id)?.id ?? self.id
             try await store.withStore("token revoke") { store in
-                guard let record = try await store.revokeToken(id: id, at: Date()) else { throw AdminError("no token \(id)") }
+                guard let record = try await store.revokeToken(id: id, at: Date(), by: .local) else { throw AdminError("no token \(id)") }
                 await adminAudit(store, "token.revoke", workspace: record.workspaceID, target: id, detail: "\(record.kind.rawValue) of \(record.userID)")
             }
         }
@@ -116,7 +116,7 @@ struct AdminInviteCommand: AsyncParsableCommand {
                 let owners = try await store.members(of: workspace).filter { $0.1 == .owner }.map(\.0.id).sorted()
                 guard let creator = owners.first else { throw AdminError("workspace \(workspace) has no owner") }
                 let (secret, record) = IdentityFactory.invitation(workspaceID: workspace, role: role, createdBy: creator, expiresIn: seconds)
-                try await store.insertInvitation(record)
+                try await store.insertInvitation(record, by: .local)
                 await adminAudit(store, "invitation.create", workspace: workspace, target: record.id, detail: role.rawValue)
                 return secret
             }

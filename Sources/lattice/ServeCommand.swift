@@ -92,9 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
         let services = ServerServices(
             access: AccessControl(store: database), streams: database,
             isDurableChannel: { database.isDurableChannel($0) },
-            setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2) },
+            setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2, by: $3) },
             isCoalescingChannel: { database.isCoalescingChannel($0) },
-            setChannelCoalescing: { try await database.setChannelCoalescing(workspaceID: $0, channel: $1, $2) })
+            setChannelCoalescing: { try await database.setChannelCoalescing(workspaceID: $0, channel: $1, $2, by: $3) })
         let server: RunningServer
         do {
             server = try await CollaborationServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)
@@ -115,7 +115,13 @@ struct ServeCommand: AsyncParsableCommand {
         // SIGTERM or SIGINT shuts the services down in reverse order: the watcher stops, the
         // server stops accepting, closes its WebSockets with 1001 and stops its loops, and the
         // store commits what is queued and closes.
-        try await ServiceGroup.lattice(services: [database, server, watcher]).run()
+        // Workspace activity recorded by the store (by this server, by `lattice admin`, or
+        // before a crash) is published on `workspace/{ws}`.
+        var group: [any Service] = [database, server, watcher]
+        if let hub = server.hub {
+            group.append(ActivityRelay(store: database, hub: hub, interval: settings.activityPollInterval))
+        }
+        try await ServiceGroup.lattice(services: group).run()
         announce("lattice serve stopped")
     }
 }

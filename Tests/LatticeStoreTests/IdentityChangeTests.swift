@@ -16,9 +16,9 @@ import Testing
             try await store.createUser(sampleUser("u_ada"))
             #expect(try await store.identityChangeHead() == 0, "creating users changes no live session")
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_owner")
-            try await store.setRole(.editor, of: "u_ada", in: "ws")
-            try await store.setRole(.viewer, of: "u_ada", in: "ws")
-            #expect(try await store.removeMember("u_ada", from: "ws"))
+            try await store.setRole(.editor, of: "u_ada", in: "ws", by: .local)
+            try await store.setRole(.viewer, of: "u_ada", in: "ws", by: .local)
+            #expect(try await store.removeMember("u_ada", from: "ws", by: .local))
             #expect(try await Self.subjects(store) == [.user("u_owner"), .user("u_ada"), .user("u_ada"), .user("u_ada")])
             let changes = try await store.identityChanges(after: 0, limit: 1000)
             #expect(changes.map(\.seq) == changes.map(\.seq).sorted() && Set(changes.map(\.seq)).count == changes.count)
@@ -32,11 +32,11 @@ import Testing
     @Test func tokenRevocationAndDeletionAreRecorded() async throws {
         try await withStore { store, directory in
             try await store.createUser(sampleUser("u_ada"))
-            try await store.insertToken(sampleToken("t_a", user: "u_ada"))
-            try await store.insertToken(sampleToken("t_b", user: "u_ada"))
+            try await store.insertToken(sampleToken("t_a", user: "u_ada"), by: .local)
+            try await store.insertToken(sampleToken("t_b", user: "u_ada"), by: .local)
             #expect(try await Self.subjects(store).isEmpty, "a new token changes no live session")
-            _ = try await store.revokeToken(id: "t_a", at: t0)
-            _ = try await store.revokeToken(id: "t_a", at: t0)  // already revoked: no row changes
+            _ = try await store.revokeToken(id: "t_a", at: t0, by: .local)
+            _ = try await store.revokeToken(id: "t_a", at: t0, by: .local)  // already revoked: no row changes
             #expect(try await Self.subjects(store) == [.token("t_a")])
             // Another connection (as `lattice admin` would be) deleting the user: the cascade
             // deletes its tokens, and every one of them is recorded.
@@ -57,7 +57,7 @@ import Testing
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_owner")
             let head = try await store.identityChangeHead()
             for n in 0..<20 { _ = await append(store, "workspace/ws", "\(n)") }
-            try await store.setChannelDurable(workspaceID: "ws", channel: "c", true)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "c", true, by: .local)
             try await store.appendAudit(AuditEntry(at: t0, actorID: "u_owner", action: "test", workspaceID: "ws",
                                                    target: nil, detail: "", address: nil))
             #expect(try await store.identityChangeHead() == head)
@@ -72,7 +72,7 @@ import Testing
             try await queue.write { db in try db.execute(sql: "UPDATE identity_changes SET at = 1000") }
             try queue.close()
             try await store.createUser(sampleUser("u_ada"))
-            try await store.setRole(.editor, of: "u_ada", in: "ws")
+            try await store.setRole(.editor, of: "u_ada", in: "ws", by: .local)
             #expect(try await store.pruneIdentityChanges(before: Date(timeIntervalSince1970: 3600)) == 1)
             #expect(try await Self.subjects(store) == [.user("u_ada")])
             #expect(try await store.pruneIdentityChanges(before: Date(timeIntervalSince1970: 3600)) == 0)

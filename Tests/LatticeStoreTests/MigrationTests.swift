@@ -12,7 +12,8 @@ import Testing
             try SQLiteStore.open(directory: directory).close()
             let queue = try DatabaseQueue(path: databasePath(directory))
             let tables = ["users", "workspaces", "members", "tokens", "invitations", "audit", "streams",
-                          "stream_events", "durable_channels", "identity_changes", "coalescing_channels"]
+                          "stream_events", "durable_channels", "identity_changes", "coalescing_channels",
+                          "activity_outbox"]
             let (applied, existing, tokenIndexes) = try queue.read { db in
                 (try SQLiteStore.migrator.appliedMigrations(db),
                  try tables.filter { try db.tableExists($0) },
@@ -22,7 +23,7 @@ import Testing
             #expect(applied == SQLiteStore.schemaVersions)
             #expect(existing == tables)
             #expect(tokenIndexes.contains("tokens_by_user"))
-            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4", "v5"])
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4", "v5", "v6"])
         }
     }
 
@@ -56,7 +57,7 @@ import Testing
             let events = try await store.read(stream: "doc/ws/a", after: 0, limit: 10)
             #expect(events.map(\.string) == [#"{"n":1}"#, #"{"n":2}"#] && events[1].key == "k")
             // v2 works on the migrated file, and appends continue the old stream.
-            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true, by: .local)
             #expect(try store.durableChannels() == ["channel/ws/general"])
             #expect(await append(store, "doc/ws/a", "3") == .success(3))
         }
@@ -87,8 +88,8 @@ import Testing
             #expect(try await store.memberships(of: "u_2") == ["ws": .editor])
             #expect(try store.durableChannels() == ["channel/ws/general"])
             #expect(try await store.identityChangeHead() == 0)
-            #expect(try await store.removeMember("u_2", from: "ws"))
-            _ = try await store.revokeToken(id: "t_2", at: t0)
+            #expect(try await store.removeMember("u_2", from: "ws", by: .local))
+            _ = try await store.revokeToken(id: "t_2", at: t0, by: .local)
             #expect(try await store.identityChanges(after: 0, limit: 10).map(\.subject) == [.user("u_2"), .token("t_2")])
         }
     }
@@ -144,8 +145,11 @@ import Testing
             defer { store.close() }
             #expect(try store.durableChannels() == ["channel/ws/general"])
             #expect(try store.coalescingChannels() == [])
-            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true)
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true, by: .local)
             #expect(store.isCoalescingChannel("channel/ws/cursors"))
+            // v6: the change is activity, waiting in the outbox for the server to publish it.
+            let pending = try await store.pendingActivity(limit: 10)
+            #expect(pending.map(\.stream) == ["workspace/ws"])
         }
     }
 }

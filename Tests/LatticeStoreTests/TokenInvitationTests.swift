@@ -15,29 +15,29 @@ import Testing
             try await Self.seed(store)
             let api = sampleToken("t_api", user: "u_owner")
             let bot = sampleToken("t_bot", user: "u_owner", workspace: "ws", at: t0.addingTimeInterval(1))
-            try await store.insertToken(api)
-            try await store.insertToken(bot)
+            try await store.insertToken(api, by: .local)
+            try await store.insertToken(bot, by: .local)
             #expect(try await store.token(id: "t_api") == api)
             #expect(try await store.token(id: "t_bot") == bot)
             #expect(try await store.tokens(of: "u_owner") == [api, bot])
             #expect(try await store.tokens(of: "u_other").isEmpty)
-            await #expect(throws: IdentityStoreError.alreadyExists("t_api")) { try await store.insertToken(api) }
+            await #expect(throws: IdentityStoreError.alreadyExists("t_api")) { try await store.insertToken(api, by: .local) }
             await #expect(throws: IdentityStoreError.notFound("u_ghost")) {
-                try await store.insertToken(sampleToken("t_3", user: "u_ghost"))
+                try await store.insertToken(sampleToken("t_3", user: "u_ghost"), by: .local)
             }
 
-            let revoked = try await store.revokeToken(id: "t_api", at: t0.addingTimeInterval(10))
+            let revoked = try await store.revokeToken(id: "t_api", at: t0.addingTimeInterval(10), by: .local)
             #expect(revoked?.revokedAt == t0.addingTimeInterval(10) && revoked?.isActive(at: t0) == false)
-            let again = try await store.revokeToken(id: "t_api", at: t0.addingTimeInterval(20))
+            let again = try await store.revokeToken(id: "t_api", at: t0.addingTimeInterval(20), by: .local)
             #expect(again?.revokedAt == t0.addingTimeInterval(10))
-            #expect(try await store.revokeToken(id: "t_none", at: t0) == nil)
+            #expect(try await store.revokeToken(id: "t_none", at: t0, by: .local) == nil)
         }
     }
 
     @Test(arguments: IdentityStoreKind.allCases) func aOneTimeTokenIsConsumedOnce(kind: IdentityStoreKind) async throws {
         try await withIdentityStore(kind) { store in
             try await Self.seed(store)
-            try await store.insertToken(sampleToken("t_once", user: "u_owner"))
+            try await store.insertToken(sampleToken("t_once", user: "u_owner"), by: .local)
             let head = try await store.identityChangeHead()
             // Of many concurrent uses, exactly one consumes it.
             let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -54,7 +54,7 @@ import Testing
     @Test(arguments: IdentityStoreKind.allCases) func anInvitationIsAcceptedOnce(kind: IdentityStoreKind) async throws {
         try await withIdentityStore(kind) { store in
             try await Self.seed(store)
-            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"))
+            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"), by: .local)
             #expect(try await store.invitations(of: "ws").map(\.id) == ["i_1"])
             let at = t0.addingTimeInterval(60)
             let membership = try await store.acceptInvitation(
@@ -77,13 +77,13 @@ import Testing
     @Test(arguments: IdentityStoreKind.allCases) func expiredAndRevokedInvitationsChangeNothing(kind: IdentityStoreKind) async throws {
         try await withIdentityStore(kind) { store in
             try await Self.seed(store)
-            try await store.insertInvitation(sampleInvitation("i_old", workspace: "ws", by: "u_owner", expiresIn: 60))
-            try await store.insertInvitation(sampleInvitation("i_rev", workspace: "ws", by: "u_owner"))
-            let revoked = try await store.revokeInvitation(id: "i_rev", at: t0.addingTimeInterval(1))
+            try await store.insertInvitation(sampleInvitation("i_old", workspace: "ws", by: "u_owner", expiresIn: 60), by: .local)
+            try await store.insertInvitation(sampleInvitation("i_rev", workspace: "ws", by: "u_owner"), by: .local)
+            let revoked = try await store.revokeInvitation(id: "i_rev", at: t0.addingTimeInterval(1), by: .local)
             #expect(revoked?.revokedAt == t0.addingTimeInterval(1))
             // Not pending any more: a second revoke changes nothing.
-            #expect(try await store.revokeInvitation(id: "i_rev", at: t0.addingTimeInterval(2))?.revokedAt == t0.addingTimeInterval(1))
-            #expect(try await store.revokeInvitation(id: "i_none", at: t0) == nil)
+            #expect(try await store.revokeInvitation(id: "i_rev", at: t0.addingTimeInterval(2), by: .local)?.revokedAt == t0.addingTimeInterval(1))
+            #expect(try await store.revokeInvitation(id: "i_none", at: t0, by: .local) == nil)
 
             for (id, state) in [("i_old", Invitation.State.expired), ("i_rev", .revoked)] {
                 await #expect(throws: IdentityStoreError.invitationUnusable(state)) {
@@ -106,7 +106,7 @@ import Testing
     @Test(arguments: IdentityStoreKind.allCases) func aFailingAcceptLeavesTheInvitationPending(kind: IdentityStoreKind) async throws {
         try await withIdentityStore(kind) { store in
             try await Self.seed(store)
-            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"))
+            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", by: "u_owner"), by: .local)
             // newUser's id is taken: the whole accept rolls back.
             await #expect(throws: IdentityStoreError.alreadyExists("u_owner")) {
                 _ = try await store.acceptInvitation(id: "i_1", userID: "u_owner", newUser: sampleUser("u_owner"),
@@ -114,7 +114,7 @@ import Testing
             }
             // The session id is taken (fails last, after the membership and the burn).
             try await store.createUser(sampleUser("u_2"))
-            try await store.insertToken(sampleToken("t_taken", user: "u_owner"))
+            try await store.insertToken(sampleToken("t_taken", user: "u_owner"), by: .local)
             await #expect(throws: IdentityStoreError.alreadyExists("t_taken")) {
                 _ = try await store.acceptInvitation(id: "i_1", userID: "u_2", newUser: nil,
                                                      session: sampleToken("t_taken", user: "u_2"), at: t0)
@@ -132,7 +132,7 @@ import Testing
     @Test(arguments: IdentityStoreKind.allCases) func acceptingNeverLowersARole(kind: IdentityStoreKind) async throws {
         try await withIdentityStore(kind) { store in
             try await Self.seed(store)
-            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", role: .viewer, by: "u_owner"))
+            try await store.insertInvitation(sampleInvitation("i_1", workspace: "ws", role: .viewer, by: "u_owner"), by: .local)
             let membership = try await store.acceptInvitation(id: "i_1", userID: "u_owner", newUser: nil,
                                                               session: sampleToken("t_s", user: "u_owner"), at: t0)
             #expect(membership.role == .owner)

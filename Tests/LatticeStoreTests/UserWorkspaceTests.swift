@@ -47,35 +47,35 @@ import Testing
         try await withIdentityStore(kind) { store in
             for id in ["u_1", "u_2", "u_3"] { try await store.createUser(sampleUser(id)) }
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_1")
-            try await store.setRole(.editor, of: "u_2", in: "ws")
-            try await store.setRole(.viewer, of: "u_3", in: "ws")
+            try await store.setRole(.editor, of: "u_2", in: "ws", by: .local)
+            try await store.setRole(.viewer, of: "u_3", in: "ws", by: .local)
             #expect(try await store.memberships(of: "u_2") == ["ws": .editor])
 
             await #expect(throws: IdentityStoreError.lastOwner("ws")) {
-                try await store.setRole(.editor, of: "u_1", in: "ws")
+                try await store.setRole(.editor, of: "u_1", in: "ws", by: .local)
             }
             await #expect(throws: IdentityStoreError.lastOwner("ws")) {
-                _ = try await store.removeMember("u_1", from: "ws")
+                _ = try await store.removeMember("u_1", from: "ws", by: .local)
             }
             #expect(try await store.memberships(of: "u_1") == ["ws": .owner])
 
             // With a second owner, the first may step down, then leave.
-            try await store.setRole(.owner, of: "u_2", in: "ws")
-            try await store.setRole(.viewer, of: "u_1", in: "ws")
-            #expect(try await store.removeMember("u_1", from: "ws"))
-            #expect(try await !store.removeMember("u_1", from: "ws"))
-            #expect(try await store.removeMember("u_3", from: "ws"))
+            try await store.setRole(.owner, of: "u_2", in: "ws", by: .local)
+            try await store.setRole(.viewer, of: "u_1", in: "ws", by: .local)
+            #expect(try await store.removeMember("u_1", from: "ws", by: .local))
+            #expect(try await !store.removeMember("u_1", from: "ws", by: .local))
+            #expect(try await store.removeMember("u_3", from: "ws", by: .local))
             await #expect(throws: IdentityStoreError.lastOwner("ws")) {
-                _ = try await store.removeMember("u_2", from: "ws")
+                _ = try await store.removeMember("u_2", from: "ws", by: .local)
             }
             let members = try await store.members(of: "ws")
             #expect(members.map(\.0.id) == ["u_2"] && members.map(\.1) == [.owner])
 
             await #expect(throws: IdentityStoreError.notFound("u_ghost")) {
-                try await store.setRole(.viewer, of: "u_ghost", in: "ws")
+                try await store.setRole(.viewer, of: "u_ghost", in: "ws", by: .local)
             }
             await #expect(throws: IdentityStoreError.notFound("nowhere")) {
-                try await store.setRole(.viewer, of: "u_1", in: "nowhere")
+                try await store.setRole(.viewer, of: "u_1", in: "nowhere", by: .local)
             }
         }
     }
@@ -85,14 +85,14 @@ import Testing
             let store = try SQLiteStore.open(directory: directory)
             try await store.createUser(sampleUser("u_1"))
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_1")
-            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true)
-            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true)
-            try await store.setChannelDurable(workspaceID: "ws", channel: "random", true)
-            try await store.setChannelDurable(workspaceID: "ws", channel: "random", false)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true, by: .local)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "general", true, by: .local)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "random", true, by: .local)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "random", false, by: .local)
             #expect(try store.durableChannels() == ["channel/ws/general"])
             #expect(store.isDurableChannel("channel/ws/general") && !store.isDurableChannel("channel/ws/random"))
             await #expect(throws: IdentityStoreError.notFound("nowhere")) {
-                try await store.setChannelDurable(workspaceID: "nowhere", channel: "x", true)
+                try await store.setChannelDurable(workspaceID: "nowhere", channel: "x", true, by: .local)
             }
             #expect(!store.isDurableChannel("channel/nowhere/x"))
             store.close()
@@ -108,19 +108,19 @@ import Testing
             let store = try SQLiteStore.open(directory: directory)
             try await store.createUser(sampleUser("u_1"))
             try await store.createWorkspace(Workspace(id: "ws", name: "W", createdAt: t0), owner: "u_1")
-            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true)
-            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true)
-            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", true)
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "cursors", true, by: .local)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true, by: .local)
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", true, by: .local)
             #expect(try store.coalescingChannels() == ["channel/ws/cursors", "channel/ws/log"])
             #expect(try store.durableChannels() == [], "coalescing replaces the durable mark")
             #expect(!store.isDurableChannel("channel/ws/log") && store.isCoalescingChannel("channel/ws/log"))
-            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true)
+            try await store.setChannelDurable(workspaceID: "ws", channel: "log", true, by: .local)
             #expect(try store.coalescingChannels() == ["channel/ws/cursors"], "durable replaces the coalescing mark")
             #expect(store.isDurableChannel("channel/ws/log") && !store.isCoalescingChannel("channel/ws/log"))
-            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", false)
+            try await store.setChannelCoalescing(workspaceID: "ws", channel: "log", false, by: .local)
             #expect(store.isDurableChannel("channel/ws/log"), "clearing coalescing leaves durable alone")
             await #expect(throws: IdentityStoreError.notFound("nowhere")) {
-                try await store.setChannelCoalescing(workspaceID: "nowhere", channel: "x", true)
+                try await store.setChannelCoalescing(workspaceID: "nowhere", channel: "x", true, by: .local)
             }
             store.close()
 

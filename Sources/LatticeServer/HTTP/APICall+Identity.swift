@@ -79,7 +79,7 @@ extension APICall {
         let role = try Self.parseRole(try body().requiredString("role"))
         guard try await store.user(id: userID) != nil else { throw APIError.notFound("no user \(userID)") }
         let previous = try await store.memberships(of: userID)[ws]
-        try await store.setRole(role, of: userID, in: ws)
+        try await store.setRole(role, of: userID, in: ws, by: p.actor)
         access.audit(previous == nil ? "member.add" : "member.role", actor: p.user.id, workspace: ws, target: userID,
                      detail: previous.map { "\($0.rawValue) → \(role.rawValue)" } ?? role.rawValue, address: request.remoteAddress)
         await access.membershipsChanged(of: userID)
@@ -88,7 +88,7 @@ extension APICall {
 
     func removeMember(_ ws: String, _ userID: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .manageMembers, in: ws, "manage the members of \(ws)", target: userID)
-        guard try await store.removeMember(userID, from: ws) else { throw APIError.notFound("\(userID) is not a member of \(ws)") }
+        guard try await store.removeMember(userID, from: ws, by: p.actor) else { throw APIError.notFound("\(userID) is not a member of \(ws)") }
         access.audit("member.remove", actor: p.user.id, workspace: ws, target: userID, address: request.remoteAddress)
         await access.membershipsChanged(of: userID)
         return .json(.ok, .object([("removed", .bool(true))]))

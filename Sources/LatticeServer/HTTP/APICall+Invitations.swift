@@ -14,7 +14,7 @@ extension APICall {
             throw APIError.badRequest("expiresInSeconds must be from 1 to \(Int(IdentityFactory.maxInvitationLifetime)) (30 days)")
         }
         let (secret, record) = IdentityFactory.invitation(workspaceID: ws, role: role, createdBy: p.user.id, expiresIn: seconds, now: now)
-        try await store.insertInvitation(record)
+        try await store.insertInvitation(record, by: p.actor)
         access.audit("invitation.create", actor: p.user.id, workspace: ws, target: record.id, detail: role.rawValue,
                      address: request.remoteAddress)
         return .json(.created, .object([("invitation", .string(secret.description)),
@@ -31,7 +31,7 @@ extension APICall {
     func revokeInvitation(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         guard let invitation = try await store.invitation(id: id) else { throw APIError.notFound("no invitation \(id)") }
         try require(p, .manageMembers, in: invitation.workspaceID, "revoke invitations of \(invitation.workspaceID)", target: id)
-        guard let now = try await store.revokeInvitation(id: id, at: now) else { throw APIError.notFound("no invitation \(id)") }
+        guard let now = try await store.revokeInvitation(id: id, at: now, by: p.actor) else { throw APIError.notFound("no invitation \(id)") }
         guard now.revokedAt != nil else { throw APIError.conflict("the invitation is \(now.state(at: self.now).rawValue)") }
         access.audit("invitation.revoke", actor: p.user.id, workspace: invitation.workspaceID, target: id, address: request.remoteAddress)
         return .json(.ok, .object([("record", RecordJSON.invitation(now, now: self.now))]))

@@ -39,10 +39,10 @@ extension APICall {
         }
         let stream = "channel/\(ws)/\(name)"
         // Clear first, then set: marking one class removes the other mark.
-        if durable == false { try await services.setChannelDurable(ws, name, false) }
-        if coalescing == false { try await services.setChannelCoalescing(ws, name, false) }
-        if durable == true { try await services.setChannelDurable(ws, name, true) }
-        if coalescing == true { try await services.setChannelCoalescing(ws, name, true) }
+        if durable == false { try await services.setChannelDurable(ws, name, false, p.actor) }
+        if coalescing == false { try await services.setChannelCoalescing(ws, name, false, p.actor) }
+        if durable == true { try await services.setChannelDurable(ws, name, true, p.actor) }
+        if coalescing == true { try await services.setChannelCoalescing(ws, name, true, p.actor) }
         // A channel already loaded with another class is reloaded: its subscribers are told.
         hub?.reclassify(stream)
         let isDurable = services.isDurableChannel(stream)

@@ -52,7 +52,7 @@ extension APICall {
         let (secret, record) = IdentityFactory.token(for: targetID, kind: kind, scopes: scopes, workspaceID: workspace,
                                                      capabilities: capabilities, label: label,
                                                      expiresIn: expiresIn.map(TimeInterval.init), now: now)
-        try await store.insertToken(record)
+        try await store.insertToken(record, by: p.actor)
         access.audit("token.create", actor: p.user.id, workspace: workspace, target: record.id,
                      detail: "\(kind.rawValue) for \(targetID), scopes \(scopes.map(\.rawValue).sorted().joined(separator: ","))",
                      address: request.remoteAddress)
@@ -73,7 +73,7 @@ extension APICall {
         } else if let bound = p.tokenWorkspace {
             try require(token.workspaceID == bound, p, "revoke tokens outside workspace \(bound)", target: id)
         }
-        guard let revoked = try await store.revokeToken(id: id, at: now) else { throw APIError.notFound("no token \(id)") }
+        guard let revoked = try await store.revokeToken(id: id, at: now, by: p.actor) else { throw APIError.notFound("no token \(id)") }
         access.tokenRevoked(id)
         access.audit("token.revoke", actor: p.user.id, workspace: token.workspaceID, target: id,
                      detail: "\(token.kind.rawValue) of \(token.userID)", address: request.remoteAddress)

@@ -28,7 +28,7 @@ extension APICall {
     func deleteUser(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         try require(Policy.can(p, .manageUsers), p, "delete users", target: id)
         guard let user = try await store.user(id: id) else { throw APIError.notFound("no user \(id)") }
-        guard try await store.deleteUser(id: id) else { throw APIError.notFound("no user \(id)") }
+        guard try await store.deleteUser(id: id, by: p.actor) else { throw APIError.notFound("no user \(id)") }
         access.audit("user.delete", actor: p.user.id, target: id, detail: "\(user.name) (\(user.kind.rawValue))",
                      address: request.remoteAddress)
         await access.membershipsChanged(of: id)
@@ -42,7 +42,7 @@ extension APICall {
             try require(Policy.can(p, .manageUsers), p, "sign out another user", target: id)
         }
         guard try await store.user(id: id) != nil else { throw APIError.notFound("no user \(id)") }
-        let revoked = try await store.revokeTokens(of: id, at: now)
+        let revoked = try await store.revokeTokens(of: id, at: now, by: p.actor)
         for token in revoked { access.tokenRevoked(token.id) }
         access.audit("user.signout", actor: p.user.id, target: id,
                      detail: revoked.isEmpty ? "no tokens to revoke" : "revoked " + revoked.map(\.id).joined(separator: ", "),

@@ -18,6 +18,10 @@ struct APIRoutes: Sendable {
             signedIn(.GET, "/api/workspaces") { call, p in try await call.listWorkspaces(p) },
             signedIn(.POST, "/api/workspaces") { call, p in try await call.createWorkspace(p) },
             signedIn(.GET, "/api/workspaces/{workspace}") { call, p in try await call.getWorkspace(call.parameter("workspace"), p) },
+            signedIn(.PATCH, "/api/workspaces/{workspace}") { call, p in try await call.renameWorkspace(call.parameter("workspace"), p) },
+            signedIn(.GET, "/api/workspaces/{workspace}/activity") { call, p in
+                try await call.readActivity(call.parameter("workspace"), p)
+            },
             signedIn(.GET, "/api/workspaces/{workspace}/members") { call, p in
                 try await call.listMembers(call.parameter("workspace"), p)
             },

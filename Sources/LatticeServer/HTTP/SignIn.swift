@@ -56,7 +56,7 @@ struct SignIn: Sendable {
                 }
                 let (session, sessionRecord) = IdentityFactory.session(for: principal.user.id, scopes: principal.scopes,
                                                                        workspaceID: principal.tokenWorkspace, now: call.now)
-                try await call.store.insertToken(sessionRecord)
+                try await call.store.insertToken(sessionRecord, by: principal.actor)
                 access.audit("signin", actor: principal.user.id, target: sessionRecord.id, detail: "session from token \(record.id)",
                              address: request.remoteAddress)
                 return .redirect(to: "/", headers: ["Set-Cookie": Self.sessionCookie(session)])
@@ -97,7 +97,7 @@ struct SignIn: Sendable {
     func signOut() async -> HTTPResponse {
         if case .success(let principal) = await access.authenticate(Credential.find(in: request.head), now: call.now),
            let record = try? await call.store.token(id: principal.tokenID), record.kind == .session {
-            _ = try? await call.store.revokeToken(id: record.id, at: call.now)
+            _ = try? await call.store.revokeToken(id: record.id, at: call.now, by: principal.actor)
             access.tokenRevoked(record.id)
             access.audit("token.revoke", actor: principal.user.id, target: record.id, detail: "signout",
                          address: request.remoteAddress)

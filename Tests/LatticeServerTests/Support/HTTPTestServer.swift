@@ -24,9 +24,9 @@ final class HTTPTestServer: Sendable {
         self.adminSession = adminSession
         services = ServerServices(access: AccessControl(store: store), streams: store,
                                   isDurableChannel: { store.isDurableChannel($0) },
-                                  setChannelDurable: { try await store.setChannelDurable(workspaceID: $0, channel: $1, $2) },
+                                  setChannelDurable: { try await store.setChannelDurable(workspaceID: $0, channel: $1, $2, by: $3) },
                                   isCoalescingChannel: { store.isCoalescingChannel($0) },
-                                  setChannelCoalescing: { try await store.setChannelCoalescing(workspaceID: $0, channel: $1, $2) })
+                                  setChannelCoalescing: { try await store.setChannelCoalescing(workspaceID: $0, channel: $1, $2, by: $3) })
     }
 
     static func make() async throws -> HTTPTestServer {
@@ -37,12 +37,12 @@ final class HTTPTestServer: Sendable {
         try await store.createUser(admin)
         try await store.createUser(viewer)
         try await store.createWorkspace(Workspace(id: "demo", name: "Demo", createdAt: Date()), owner: admin.id)
-        try await store.setRole(.viewer, of: viewer.id, in: "demo")
+        try await store.setRole(.viewer, of: viewer.id, in: "demo", by: .local)
         let all = Set(TokenScope.allCases)
         let (adminToken, adminRecord) = IdentityFactory.token(for: admin.id, kind: .api, scopes: all, expiresIn: 3600)
         let (viewerToken, viewerRecord) = IdentityFactory.token(for: viewer.id, kind: .api, scopes: all, expiresIn: 3600)
         let (session, sessionRecord) = IdentityFactory.session(for: admin.id)
-        for record in [adminRecord, viewerRecord, sessionRecord] { try await store.insertToken(record) }
+        for record in [adminRecord, viewerRecord, sessionRecord] { try await store.insertToken(record, by: .local) }
         return HTTPTestServer(store: store, directory: directory, adminToken: adminToken.description,
                               viewerToken: viewerToken.description, adminSession: session.description)
     }

@@ -18,12 +18,12 @@ struct PresenceSetCommand: AsyncParsableCommand {
         commandName: "set",
         abstract: "Join a stream's presence with a JSON state and stay there until interrupted.",
         discussion: """
-            Subscribes to STREAM, sets this connection's presence to STATE (one JSON object, e.g. \\
-            '{"status":"online"}'), prints `present in STREAM as SESSION` and keeps the connection \\
-            open: presence lives only as long as the connection. Reconnects with backoff capped at \\
-            2 s and sets the state again after a reconnect. Leaves (closes the connection, so the \\
-            others see a leave) on SIGINT or SIGTERM, or after --for seconds (status 0). Exit \\
-            status 1: the server cannot be reached (or reconnecting gave up); 2: the server refused \\
+            Subscribes to STREAM, sets this connection's presence to STATE (one JSON object, e.g. \
+            '{"status":"online"}'), prints `present in STREAM as SESSION` and keeps the connection \
+            open: presence lives only as long as the connection. Reconnects with backoff capped at \
+            2 s and sets the state again after a reconnect. Leaves (closes the connection, so the \
+            others see a leave) on SIGINT or SIGTERM, or after --for seconds (status 0). Exit \
+            status 1: the server cannot be reached (or reconnecting gave up); 2: the server refused \
             the subscribe or the state; 3: the server refused or ended the token; 64: bad usage.
             """)
 
@@ -36,8 +36,10 @@ struct PresenceSetCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard let value = RawJSON(validating: state), value.isObject else {
-            throw ValidationError("STATE is not a JSON object: \(state.count > 60 ? String(state.prefix(60)) + "…" : state). "
-                                  + "Give one object, e.g. '{\"status\":\"online\"}'.")
+            // One line, not argument-parser's usage block: the state is what is wrong.
+            printError("lattice presence set: STATE is not a JSON object: \(state.count > 60 ? String(state.prefix(60)) + "…" : state). "
+                       + "Give one object, e.g. '{\"status\":\"online\"}'.")
+            throw ExitCode.validationFailure
         }
         if let forSeconds, !(forSeconds > 0) { throw ValidationError("--for must be a positive number of seconds") }
     }

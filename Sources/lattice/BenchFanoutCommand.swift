@@ -212,8 +212,12 @@ struct BenchFanoutCommand: AsyncParsableCommand {
             ("published_per_second", Double(totals.acked) / duration),
             ("delivered_per_second", Double(delivered) / duration),
             ("delivery_ratio", ratio),
-        ] + BenchReport.latencyFields(merged) + BenchReport.latencyFields(acks, prefix: "ack_latency"))
+        ] + BenchReport.latencyFields(merged) + BenchReport.latencyFields(acks, prefix: "ack_latency")
+          + RateShortfall.fields(requested: totalRate, published: totals.acked, seconds: duration))
         report.print(json: json)
+        if !json, let line = RateShortfall.judge(requested: totalRate, published: totals.acked, seconds: duration)?.line {
+            printLine(line)
+        }
     }
 
     private func raiseFileLimit(to wanted: UInt64) {
@@ -223,6 +227,36 @@ struct BenchFanoutCommand: AsyncParsableCommand {
         guard target > UInt64(limit.rlim_cur) else { return }
         limit.rlim_cur = rlim_t(target)
         _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+}
+
+/// Whether the load generator reached the requested `--rate`: a run that published below
+/// `threshold` (95 %) of it measured a smaller load than asked for, and says so.
+struct RateShortfall: Equatable {
+    static let threshold = 0.95
+    let requested: Double
+    let reached: Double
+
+    /// The shortfall of a run that published `published` acknowledged events in `seconds` at
+    /// `requested` events/s, or nil when it reached at least 95 % of it (or the rate was `max`).
+    static func judge(requested: Double?, published: UInt64, seconds: Double) -> RateShortfall? {
+        guard let requested, requested > 0, seconds > 0 else { return nil }
+        let reached = Double(published) / seconds
+        return reached < requested * threshold ? RateShortfall(requested: requested, reached: reached) : nil
+    }
+
+    /// `rate: requested 50000/s, reached 31200/s — the load generator could not keep up`.
+    var line: String {
+        "rate: requested \(Int(requested.rounded()))/s, reached \(Int(reached.rounded()))/s — the load generator could not keep up"
+    }
+
+    /// `rate_reached` (true, false, or "max" when no rate was requested) and, when short, `rate_shortfall`.
+    static func fields(requested: Double?, published: UInt64, seconds: Double) -> [(String, Any)] {
+        guard requested != nil else { return [("rate_reached", "max")] }
+        if let short = judge(requested: requested, published: published, seconds: seconds) {
+            return [("rate_reached", false), ("rate_shortfall", short.line)]
+        }
+        return [("rate_reached", true)]
     }
 }
 

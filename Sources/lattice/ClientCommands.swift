@@ -4,6 +4,7 @@ import Foundation
 import UnixSignals
 import LatticeClient
 import LatticeProtocol
+import NIOCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -61,7 +62,11 @@ struct TailCommand: AsyncParsableCommand {
             {"stream","epoch","offset","data"[,"key"]}). When a resume is not gapless (the server \
             no longer has the missed history), a line starting with `# reset` (or a JSON object \
             with "reset":true) says so. Reconnects with backoff capped at 2 s. Stops on SIGINT or \
-            SIGTERM (status 0). Exit status 1: the server cannot be reached (or reconnecting gave up); \
+            SIGTERM (status 0). With --presence, the stream's presence is printed too, as the server \
+            sends it: one JSON line {"type":"presence","stream","members":[…]} after every \
+            (re)subscribe, and one {"type":"presence.diff","stream","joins","leaves","updates"} \
+            line per change (each member is {"id","name","kind","metas":[{"conn","state"}]}). \
+            Exit status 1: the server cannot be reached (or reconnecting gave up); \
             2: the server refused the subscribe; 3: the server refused or ended the token; 64: bad usage.
             """)
 
@@ -70,6 +75,7 @@ struct TailCommand: AsyncParsableCommand {
     @Option(help: "Resume after EPOCH:OFFSET instead of starting live.") var since: String?
     @OptionGroup var auth: TokenOption
     @Flag(help: "One JSON object per line.") var json = false
+    @Flag(help: "Also print the presence snapshot and every presence diff, one JSON line each.") var presence = false
 
     func run() async throws {
         guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
@@ -150,8 +156,12 @@ struct TailCommand: AsyncParsableCommand {
                 if !json { printError("# resumed gapless after \(p.cliText)") }
             case .failed(let error):
                 failure = error
-            case .presence, .presenceDiff:
-                break
+            case .presence(let members):
+                if presence, case .success(let name) = StreamName.parse(stream) {
+                    printLine(ServerMessage.presence(.init(stream: name, members: members)).jsonLine)
+                }
+            case .presenceDiff(let diff):
+                if presence { printLine(ServerMessage.presenceDiff(diff).jsonLine) }
             }
         }
         await session.close()
@@ -209,6 +219,15 @@ struct PublishCommand: AsyncParsableCommand {
             printError("lattice publish: \(error)")
             throw ClientExit.code(for: error)
         }
+    }
+}
+
+extension ServerMessage {
+    /// The message as the server encodes it, on one line (its encoders write no newlines).
+    var jsonLine: String {
+        var buffer = ByteBuffer()
+        encode(into: &buffer)
+        return String(buffer: buffer)
     }
 }
 

@@ -245,9 +245,9 @@ struct RateShortfall: Equatable {
         return reached < requested * threshold ? RateShortfall(requested: requested, reached: reached) : nil
     }
 
-    /// `rate: requested 50000/s, reached 31200/s — the load generator could not keep up`.
+    /// `rate: requested 50000/s, reached 31200/s — below the requested rate (the publishers and the server together could not sustain it)`.
     var line: String {
-        "rate: requested \(Int(requested.rounded()))/s, reached \(Int(reached.rounded()))/s — the load generator could not keep up"
+        "rate: requested \(Int(requested.rounded()))/s, reached \(Int(reached.rounded()))/s — below the requested rate (the publishers and the server together could not sustain it)"
     }
 
     /// `rate_reached` (true, false, or "max" when no rate was requested) and, when short, `rate_shortfall`.

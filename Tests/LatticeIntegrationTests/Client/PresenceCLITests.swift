@@ -102,6 +102,6 @@ struct PresenceCLITests {
         #expect(object["rate_reached"] as? Bool == false, "\(last)")
         let reached = Int((object["published_per_second"] as? Double ?? -1).rounded())
         #expect(object["rate_shortfall"] as? String
-                == "rate: requested 1000000000/s, reached \(reached)/s — the load generator could not keep up", "\(last)")
+                == "rate: requested 1000000000/s, reached \(reached)/s — below the requested rate (the publishers and the server together could not sustain it)", "\(last)")
     }
 }

@@ -17,7 +17,7 @@ struct AdminCommand: AsyncParsableCommand {
             default ./lattice-data) and may run while `lattice serve` does. Only `init` creates a \
             missing database; the others refuse it (exit 1, naming the path they looked at). Changes made here \
             reach live WebSocket sessions within about a second (the server polls the changes the \
-            database records); the REST API (docs/api.md) applies them before it answers.
+            database records); the REST API (docs/api.md) applies them before it answers. What changes             a workspace (members, invitations, bot tokens, its name) is also published on its stream             workspace/{ws} as activity by "lattice admin" (docs/protocol.md): within about 0.1 s by a             running server, or by the next one to start.
             """,
         subcommands: [AdminInitCommand.self, AdminUserCommand.self, AdminWorkspaceCommand.self, AdminMemberCommand.self,
                       AdminTokenCommand.self, AdminInviteCommand.self, AdminSignInLinkCommand.self, AdminAuditCommand.self]

@@ -39,6 +39,25 @@ struct PresenceCLITests {
         await watcher.close()
     }
 
+    @Test("lattice presence set --for: present, then leaves on its own with status 0")
+    func presenceSetFor() async throws {
+        let server = try TestServerProcess.require()
+        let channel = ClientTestSupport.channel("presence-for")
+        let watcher = try await ClientTestSupport.session(server, name: "watcher-for", reconnect: nil)
+        _ = try await watcher.subscribe(channel)
+        let bot = try await ChildProcess(["presence", "set", channel, #"{"status":"brief"}"#, "--url", url, "--for", "2"])
+        let joined = await waitPresence(watcher, channel) { members in
+            members.contains { $0.metas.contains { $0.state.text.contains("brief") } }
+        }
+        #expect(joined, "stdout: \(bot.stdout) stderr: \(bot.stderr)")
+        #expect(await bot.exitStatus(within: 30) == 0, "stderr: \(bot.stderr)")
+        let left = await waitPresence(watcher, channel) { members in
+            !members.contains { $0.metas.contains { $0.state.text.contains("brief") } }
+        }
+        #expect(left)
+        await watcher.close()
+    }
+
     @Test("lattice tail --presence prints the snapshot and a join and a leave diff, one JSON line each")
     func tailPresence() async throws {
         let server = try TestServerProcess.require()

@@ -86,14 +86,7 @@ struct TailCommand: AsyncParsableCommand {
         }
         let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved(),
                                                                                  reconnect: tailReconnectPolicy))
-        // Trapped before connecting, so a signal at any later moment closes the session cleanly.
-        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-        let stopper = Task {
-            for await _ in signals {
-                await session.close()
-                return
-            }
-        }
+        let stopper = await CLISessionSupport.closeOnSignals(session)
         defer { stopper.cancel() }
 
         do {
@@ -111,27 +104,8 @@ struct TailCommand: AsyncParsableCommand {
             throw ClientExit.code(for: error)
         }
         let json = self.json
-        // The session ended without our asking (token revoked or expired, reconnecting gave up).
-        let endedBy = Mutex<(reason: String, status: Int32)?>(nil)
-        let statusTask = Task {
-            for await status in session.statusUpdates {
-                switch status {
-                case .disconnected(let reason): printError("# disconnected: \(reason)")
-                case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(seconds(delay)))")
-                case .connected(let id): printError("# connected (session \(id))")
-                case .gaveUp:
-                    printError("# gave up reconnecting")
-                    endedBy.withLock { $0 = ("gave up reconnecting", ClientExit.unreachable) }
-                case .credentialEnded(let reason):
-                    printError("# the server ended this token: \(reason); not reconnecting")
-                    endedBy.withLock { $0 = ("the server ended the token (\(reason))", ClientExit.credential) }
-                case .terminalClose(let code, let reason):
-                    printError("# the server closed the connection with \(code) \(reason); not reconnecting")
-                    endedBy.withLock { $0 = ("the server closed the connection (\(code) \(reason))", ClientExit.unreachable) }
-                case .closed: break
-                }
-            }
-        }
+        // Reports how the session ended when the server ended it (token revoked or expired, reconnecting gave up).
+        let statusTask = CLISessionSupport.reportStatus(of: session)
         defer { statusTask.cancel() }
         if !json, let start = subscription.start { printError("# subscribed to \(stream) at \(start.cliText)") }
 
@@ -164,16 +138,7 @@ struct TailCommand: AsyncParsableCommand {
                 if presence { printLine(ServerMessage.presenceDiff(diff).jsonLine) }
             }
         }
-        await session.close()
-        if let failure, failure != .closed {
-            printError("lattice tail: \(failure)")
-            throw ClientExit.code(for: failure)
-        }
-        await statusTask.value
-        if let ended = endedBy.withLock({ $0 }) {
-            printError("lattice tail: \(ended.reason)")
-            throw ExitCode(ended.status)
-        }
+        try await CLISessionSupport.finish("tail", session, failure: failure, status: statusTask)
     }
 }
 

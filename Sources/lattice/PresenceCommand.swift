@@ -48,14 +48,7 @@ struct PresenceSetCommand: AsyncParsableCommand {
         guard let target = WebSocketURL(url) else { throw ValidationError("--url must look like ws://host:port/ws") }
         let session = LatticeSession(url: target, options: LatticeSessionOptions(token: try auth.resolved(),
                                                                                  reconnect: tailReconnectPolicy))
-        // Trapped before connecting, so a signal at any later moment closes the session cleanly.
-        let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
-        let stopper = Task {
-            for await _ in signals {
-                await session.close()
-                return
-            }
-        }
+        let stopper = await CLISessionSupport.closeOnSignals(session)
         defer { stopper.cancel() }
 
         let welcome: ServerMessage.Welcome
@@ -74,23 +67,7 @@ struct PresenceSetCommand: AsyncParsableCommand {
             await session.close()
             throw ClientExit.code(for: error)
         }
-        let endedBy = Mutex<(reason: String, status: Int32)?>(nil)
-        let statusTask = Task {
-            for await status in session.statusUpdates {
-                switch status {
-                case .disconnected(let reason): printError("# disconnected: \(reason)")
-                case .reconnecting(let attempt, let delay): printError("# reconnecting (attempt \(attempt), in \(seconds(delay)))")
-                case .connected(let id): printError("# connected (session \(id)); presence set again")
-                case .gaveUp:
-                    endedBy.withLock { $0 = ("gave up reconnecting", ClientExit.unreachable) }
-                case .credentialEnded(let reason):
-                    endedBy.withLock { $0 = ("the server ended the token (\(reason))", ClientExit.credential) }
-                case .terminalClose(let code, let reason):
-                    endedBy.withLock { $0 = ("the server closed the connection (\(code) \(reason))", ClientExit.unreachable) }
-                case .closed: break
-                }
-            }
-        }
+        let statusTask = CLISessionSupport.reportStatus(of: session, reconnected: "; presence set again")
         defer { statusTask.cancel() }
         printLine("present in \(stream) as \(welcome.session)")
 
@@ -106,15 +83,6 @@ struct PresenceSetCommand: AsyncParsableCommand {
         for await item in subscription.events {
             if case .failed(let error) = item { failure = error }
         }
-        await session.close()
-        if let failure, failure != .closed {
-            printError("lattice presence set: \(failure)")
-            throw ClientExit.code(for: failure)
-        }
-        await statusTask.value
-        if let ended = endedBy.withLock({ $0 }) {
-            printError("lattice presence set: \(ended.reason)")
-            throw ExitCode(ended.status)
-        }
+        try await CLISessionSupport.finish("presence set", session, failure: failure, status: statusTask)
     }
 }

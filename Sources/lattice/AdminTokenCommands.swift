@@ -131,7 +131,7 @@ struct AdminInviteCommand: AsyncParsableCommand {
 
 struct AdminAuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "audit", abstract: "Print the audit log, newest first: ID TIME ACTION ACTOR WORKSPACE TARGET DETAIL.")
+        commandName: "audit", abstract: "Print the audit log, newest first: ID TIME ACTION ACTOR WORKSPACE TARGET DETAIL [ADDRESS].")
     @OptionGroup var store: StoreOptions
     @Option(help: "Only this workspace's entries.") var workspace: String?
     @Option(help: "At most this many entries (1–10000).") var limit = 50

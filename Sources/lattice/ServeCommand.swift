@@ -12,7 +12,8 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Everything is stored in SQLite under --data-dir. The first start on an empty data \
             directory creates the admin user and the `demo` workspace and prints a sign-in link \
-            and an admin token; later starts print nothing secret.
+            once (the token in it is an admin API token for 24 hours); later starts print nothing \
+            secret, and `lattice admin signin-link` prints a new link.
             """)
 
     @OptionGroup var options: ServerOptions

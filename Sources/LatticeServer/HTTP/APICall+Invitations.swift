@@ -31,6 +31,9 @@ extension APICall {
     func revokeInvitation(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         guard let invitation = try await store.invitation(id: id) else { throw APIError.notFound("no invitation \(id)") }
         try require(p, .manageMembers, in: invitation.workspaceID, "revoke invitations of \(invitation.workspaceID)", target: id)
+        // Only a pending one is revoked: a used, expired or already revoked invitation is 409.
+        let state = invitation.state(at: now)
+        guard state == .pending else { throw APIError.conflict("the invitation is \(state.rawValue)") }
         guard let now = try await store.revokeInvitation(id: id, at: now, by: p.actor) else { throw APIError.notFound("no invitation \(id)") }
         guard now.revokedAt != nil else { throw APIError.conflict("the invitation is \(now.state(at: self.now).rawValue)") }
         access.audit("invitation.revoke", actor: p.user.id, workspace: invitation.workspaceID, target: id, address: request.remoteAddress)

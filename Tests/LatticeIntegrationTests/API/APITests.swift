@@ -233,6 +233,8 @@ struct APITests {
         let secondID = try #require((second.json["record"] as? [String: Any])?["id"] as? String)
         #expect(try t.call("DELETE", "/api/invitations/\(secondID)", token: editor.token).status == 403)
         #expect(try t.call("DELETE", "/api/invitations/\(secondID)", token: ws.token).status == 200)
+        let revokedAgain = try t.call("DELETE", "/api/invitations/\(secondID)", token: ws.token)
+        #expect(revokedAgain.status == 409 && revokedAgain.text.contains("revoked"), "revoking it again: \(revokedAgain)")
         let revoked = try t.call("POST", "/api/invitations/accept", json: ["invitation": secondSecret, "name": "Dave"])
         #expect(revoked.status == 409)
         #expect(revoked.text.contains("revoked"))

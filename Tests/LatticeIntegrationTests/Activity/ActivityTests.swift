@@ -92,9 +92,11 @@ struct ActivityIntegrationTests {
         let events = Array(all.dropFirst(before))
         #expect(events.map(\.type) == expected)
         #expect(all.map(\.offset) == Array(1...all.count), "offsets 1…n, each once, paged 3 at a time")
-        // Give the relay time to publish a duplicate if it were going to: still exactly these.
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(try Self.activity(t, ws, token: ownerToken).count == all.count)
+        // No duplicate later either: one more action, and once its event is there (the relay has
+        // gone past everything before it) the stream holds exactly one more event.
+        #expect(try t.call("PATCH", "/api/workspaces/\(ws)", token: ownerToken, json: ["name": "Last"]).status == 200)
+        let after = try await Self.waitForActivity(t, ws, token: ownerToken, count: all.count + 1)
+        #expect(after.count == all.count + 1 && after.last?.fields["name"] == "Last", "\(after.map(\.type))")
 
         let rest = ["id": ownerID, "kind": "user"]
         for (index, event) in events.enumerated() {

@@ -343,12 +343,6 @@ public final class MemoryIdentityStore: IdentityStore {
         return state.withLock { Array($0.activity.prefix(limit)) }
     }
 
-    /// Removes what a relay published, through `seq` (the SQLite store does this in the
-    /// transaction that stores the event).
-    public func discardActivity(through seq: Int64) {
-        state.withLock { $0.activity.removeAll { $0.seq <= seq } }
-    }
-
     // MARK: audit
 
     public func appendAudit(_ entry: AuditEntry) async throws {

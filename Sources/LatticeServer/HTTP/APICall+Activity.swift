@@ -24,18 +24,11 @@ extension APICall {
     func readActivity(_ ws: String, _ p: Principal) async throws -> HTTPResponse {
         try require(p, .read, in: ws, "read the activity of \(ws)")
         _ = try await existingWorkspace(ws)
-        let stream = "workspace/\(ws)"
-        let afterRaw = request.query["after"] ?? ""
-        guard let after = afterRaw.isEmpty ? 0 : UInt64(afterRaw) else { throw APIError.badRequest("after must be an offset (0 or more)") }
-        let limit = try queryInt("limit", default: 100, in: 1...1000)
-        let events = try await services.streams.read(stream: stream, after: after, limit: limit)
-        let head = services.streams.head(of: stream)
-        let items: [JSONValue] = events.map { event in
+        let page = try await storedPage(of: "workspace/\(ws)")
+        let items: [JSONValue] = page.events.map { event in
             .object([("offset", .int(Int64(event.offset))), ("activity", .raw(String(buffer: event.data)))])
         }
-        let next = events.last?.offset ?? after
-        return .json(.ok, .object([("stream", .string(stream)), ("epoch", .string(head.epoch.rawValue)),
-                                   ("newest", .int(Int64(head.newestOffset))), ("oldest", .int(Int64(head.oldestOffset))),
-                                   ("events", .array(items)), ("next", .int(Int64(next)))]))
+        let next = page.events.last?.offset ?? page.after
+        return .json(.ok, .object(page.headFields + [("events", .array(items)), ("next", .int(Int64(next)))]))
     }
 }

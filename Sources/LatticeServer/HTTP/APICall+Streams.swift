@@ -66,21 +66,35 @@ extension APICall {
         guard stream.kind != .channel || services.isDurableChannel(stream.name) else {
             throw APIError.notFound("\(name) is not durable: its history is not stored (subscribe over /ws instead)")
         }
-        let afterRaw = request.query["after"] ?? ""
-        guard let after = afterRaw.isEmpty ? 0 : UInt64(afterRaw) else { throw APIError.badRequest("after must be an offset (0 or more)") }
-        let limit = try queryInt("limit", default: 100, in: 1...1000)
-        let events = try await services.streams.read(stream: stream.name, after: after, limit: limit)
-        let head = services.streams.head(of: stream.name)
-        let items: [JSONValue] = events.map { event in
+        let page = try await storedPage(of: stream.name)
+        let items: [JSONValue] = page.events.map { event in
             var pairs: [(String, JSONValue)] = [("offset", .int(Int64(event.offset))),
                                                 ("data", .raw(String(buffer: event.data)))]
             if let key = event.key { pairs.append(("key", .string(key))) }
             pairs.append(("time", .date(Date(timeIntervalSince1970: Double(event.timeMillis) / 1000))))
             return .object(pairs)
         }
-        return .json(.ok, .object([("stream", .string(stream.name)), ("epoch", .string(head.epoch.rawValue)),
-                                   ("newest", .int(Int64(head.newestOffset))), ("oldest", .int(Int64(head.oldestOffset))),
-                                   ("events", .array(items))]))
+        return .json(.ok, .object(page.headFields + [("events", .array(items))]))
+    }
+
+    /// One page of a durable stream's stored events, after the request's `after` (default 0),
+    /// at most its `limit` (1–1000, default 100); shared by the history and activity routes.
+    struct StoredPage {
+        var after: UInt64
+        var events: [StoredStreamEvent]
+        /// `stream`, `epoch`, `newest`, `oldest`: where the stream stands.
+        var headFields: [(String, JSONValue)]
+    }
+
+    func storedPage(of stream: String) async throws -> StoredPage {
+        let afterRaw = request.query["after"] ?? ""
+        guard let after = afterRaw.isEmpty ? 0 : UInt64(afterRaw) else { throw APIError.badRequest("after must be an offset (0 or more)") }
+        let limit = try queryInt("limit", default: 100, in: 1...1000)
+        let events = try await services.streams.read(stream: stream, after: after, limit: limit)
+        let head = services.streams.head(of: stream)
+        return StoredPage(after: after, events: events,
+                          headFields: [("stream", .string(stream)), ("epoch", .string(head.epoch.rawValue)),
+                                       ("newest", .int(Int64(head.newestOffset))), ("oldest", .int(Int64(head.oldestOffset)))])
     }
 
     /// Live sessions and the streams loaded in memory (server admins: `manage` users).

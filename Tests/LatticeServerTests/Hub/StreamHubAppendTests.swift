@@ -47,6 +47,21 @@ struct StreamHubAppendTests {
         await fixture.close()
     }
 
+    @Test("an append that relays an outbox entry hands its seq to the store's commit; on an ephemeral stream it is refused, unpublished")
+    func relayingAppend() async throws {
+        let fixture = try await HubFixture.make(durable: true)
+        let store = try #require(fixture.store)
+        let position = try await fixture.hub.append(testStream("workspace/demo"), data: testJSON("{\"type\":\"x\"}"), relaying: 7)
+        #expect(position.offset == 1)
+        #expect(store.relayed == [7])
+        let channel = testStream("channel/demo/plain")
+        await #expect(throws: StreamAppendError.self) {
+            _ = try await fixture.hub.append(channel, data: testJSON("{}"), relaying: 8)
+        }
+        #expect(store.relayed == [7])
+        await fixture.close()
+    }
+
     @Test("on a durable stream append returns only after the commit, and nothing is fanned out before it")
     func durableAppendWaitsForCommit() async throws {
         let fixture = try await HubFixture.make(durable: true)

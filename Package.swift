@@ -83,6 +83,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Runs: workflow definitions and their validator, the run state machine, the executor,
+        // worker leases; defines the storage it needs (RunStore). Pure but for the executor.
+        .target(
+            name: "LatticeRuns",
+            dependencies: [
+                "LatticeCRDT", "LatticeStreams",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // Reads editing traces (gzip-compressed JSON) for CRDT tests and benchmarks.
         .target(name: "LatticeTraces", dependencies: ["CZlib"]),
         .executableTarget(
@@ -143,6 +152,13 @@ let package = Package(
                 "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "LatticeRunsTests",
+            dependencies: [
+                "LatticeRuns", "LatticeCRDT",
+                .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(

@@ -1,0 +1,104 @@
+public import LatticeStreams
+
+/// One stored version of a definition.
+public struct StoredDefinition: Sendable, Equatable {
+    public var id: String
+    public var workspace: String
+    /// 1 for the first version; every edit adds one.
+    public var version: Int
+    public var definition: WorkflowDefinition
+    /// Who made this version.
+    public var author: String
+    public var createdAt: Int64
+    /// Set when the definition was deleted: its versions stay readable for the runs that pinned them.
+    public var deletedAt: Int64?
+
+    public init(id: String, workspace: String, version: Int, definition: WorkflowDefinition,
+                author: String, createdAt: Int64, deletedAt: Int64? = nil) {
+        self.id = id
+        self.workspace = workspace
+        self.version = version
+        self.definition = definition
+        self.author = author
+        self.createdAt = createdAt
+        self.deletedAt = deletedAt
+    }
+}
+
+/// Why a run-store call did not happen.
+public enum RunStoreError: Error, Sendable, Equatable {
+    case definitionNotFound(String)
+    /// An update named a version that is no longer the newest.
+    case versionConflict(expected: Int, newest: Int)
+    /// A definition id already taken (create with an explicit id).
+    case definitionExists(String)
+    case storeFailed(String)
+}
+
+/// The answer to `RunStore.reserve`.
+public enum RunReservation: Sendable, Equatable {
+    /// A new row, status `queued`; its `run.created` event is still to be appended.
+    case reserved(RunRecord)
+    /// The workspace already has a run with this idempotency key: that run.
+    case existing(RunRecord)
+}
+
+/// A filter on listed runs.
+public struct RunQuery: Sendable, Equatable {
+    public var workspace: String
+    public var statuses: [RunStatus]
+    public var definitionID: String?
+    /// Only runs created before this run (pagination by the previous page's last id).
+    public var before: String?
+    public var limit: Int
+
+    public init(workspace: String, statuses: [RunStatus] = [], definitionID: String? = nil,
+                before: String? = nil, limit: Int = 50) {
+        self.workspace = workspace
+        self.statuses = statuses
+        self.definitionID = definitionID
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// The write a durable store makes in the same transaction as a run event it appends to
+/// `run/{id}`: the run's row as it is after that event. So the row and the stream can never
+/// disagree, whatever moment the process dies at.
+public struct RunRowWrite: DurableAppendAttachment, Equatable {
+    public var record: RunRecord
+    public init(record: RunRecord) { self.record = record }
+}
+
+/// The storage the executor needs (definitions, versions, run rows). The run rows change only
+/// through `RunRowWrite`s carried by appends to the run's stream (`DurableStreamStore`), and
+/// through `reserve`. `LatticeStore` implements it on SQLite; `MemoryRunStore` is for tests.
+public protocol RunStore: Sendable {
+    // MARK: Definitions
+
+    /// Stores version 1 of a new definition. `id` nil: the store makes one.
+    func createDefinition(id: String?, workspace: String, definition: WorkflowDefinition,
+                          author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition
+    /// Stores the next version. With `expectedVersion`, refused unless it is the newest.
+    func updateDefinition(id: String, definition: WorkflowDefinition, expectedVersion: Int?,
+                          author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition
+    /// Marks the definition deleted (its versions stay, for the runs that pinned them).
+    func deleteDefinition(id: String, at: Int64) async throws(RunStoreError)
+    /// A version of a definition, deleted or not; `version` nil: the newest.
+    func definition(id: String, version: Int?) async throws(RunStoreError) -> StoredDefinition?
+    /// The newest version of every definition of `workspace` not deleted, by id.
+    func definitions(workspace: String) async throws(RunStoreError) -> [StoredDefinition]
+    /// Every version of a definition, oldest first.
+    func versions(of id: String) async throws(RunStoreError) -> [StoredDefinition]
+
+    // MARK: Runs
+
+    /// Creates the row of a new run (status `queued`), unless the workspace already has a run
+    /// with `header.key`: then that run is returned and nothing is written.
+    func reserve(_ header: RunHeader, at: Int64) async throws(RunStoreError) -> RunReservation
+    func run(id: String) async throws(RunStoreError) -> RunRecord?
+    /// Runs of a workspace, newest first.
+    func runs(_ query: RunQuery) async throws(RunStoreError) -> [RunRecord]
+    /// Every run whose status is not terminal, oldest first (start-up reconciliation, queue).
+    func activeRuns() async throws(RunStoreError) -> [RunRecord]
+}

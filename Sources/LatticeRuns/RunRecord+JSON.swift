@@ -52,6 +52,7 @@ extension NodeRecord {
         object["startedAt"] = startedAt.map(Value.int)
         object["finishedAt"] = finishedAt.map(Value.int)
         object["retryAt"] = retryAt.map(Value.int)
+        if retriesUsed > 0 { object["retriesUsed"] = .int(Int64(retriesUsed)) }
         if let decision {
             object["decision"] = .object([
                 "approved": .bool(decision.approved), "by": .string(decision.by),
@@ -73,6 +74,7 @@ extension NodeRecord {
         startedAt = try fields.optionalInt("startedAt")
         finishedAt = try fields.optionalInt("finishedAt")
         retryAt = try fields.optionalInt("retryAt")
+        retriesUsed = fields.optional("retriesUsed") == nil ? 0 : try fields.count("retriesUsed")
         if let decisionValue = fields.optional("decision") {
             let decisionFields = try RunFields(decisionValue, what: "run decision")
             decision = ApprovalDecision(approved: try decisionFields.bool("approved"), by: try decisionFields.string("by"),

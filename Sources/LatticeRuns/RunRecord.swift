@@ -74,6 +74,7 @@ public struct RunRecord: Sendable, Equatable {
             node.status = .retrying
             node.error = error
             node.retryAt = retryAt
+            node.retriesUsed += 1
             nodes[id] = node
             retried = true
         case .nodeWaiting(let id, _):
@@ -115,6 +116,9 @@ public struct NodeRecord: Sendable, Equatable {
     public var finishedAt: Int64?
     /// While `retrying`: when the next attempt starts.
     public var retryAt: Int64?
+    /// Failed attempts that were retried (the node's `retries` bounds it). Not the same as
+    /// `attempt - 1`: an attempt restarted after a server restart uses no retry.
+    public var retriesUsed: Int = 0
 
     public init() {}
 }

@@ -1,4 +1,5 @@
 import GRDB
+import LatticeRuns
 import LatticeStreams
 
 /// An append's attachment as the SQLite writer applies it: the attachments this store knows,
@@ -7,11 +8,14 @@ import LatticeStreams
 enum AttachmentWrite {
     /// Removes the activity outbox entry the event publishes.
     case removeOutboxEntry(seq: Int64)
+    /// Upserts the run's row as it is after the event (`RunRowWrite`).
+    case writeRunRow(RunRecord)
 
     /// What to write for `attachment`; nil for a type this store does not know.
     init?(_ attachment: any DurableAppendAttachment) {
         switch attachment {
         case let relay as OutboxRelay: self = .removeOutboxEntry(seq: relay.seq)
+        case let row as RunRowWrite: self = .writeRunRow(row.record)
         default: return nil
         }
     }
@@ -26,6 +30,8 @@ enum AttachmentWrite {
         switch self {
         case .removeOutboxEntry(let seq):
             try db.execute(sql: "DELETE FROM activity_outbox WHERE seq = ?", arguments: [seq])
+        case .writeRunRow(let record):
+            try SQLiteStore.writeRunRow(record, db)
         }
     }
 }

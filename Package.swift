@@ -28,11 +28,11 @@ let package = Package(
         // Users, tokens, workspaces, roles, invitations and the access policy; defines the
         // storage protocol it needs (IdentityStore). No I/O.
         .target(name: "LatticeAuth", dependencies: ["CCrypto"]),
-        // The storage adapters: SQLite (GRDB) for identity and durable streams.
+        // The storage adapters: SQLite (GRDB) for identity, durable streams and runs.
         .target(
             name: "LatticeStore",
             dependencies: [
-                "LatticeAuth", "LatticeStreams", "LatticeProtocol",
+                "LatticeAuth", "LatticeStreams", "LatticeProtocol", "LatticeRuns",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +149,7 @@ let package = Package(
         .testTarget(
             name: "LatticeStoreTests",
             dependencies: [
-                "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol",
+                "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol", "LatticeRuns", "LatticeCRDT",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -88,7 +88,27 @@ final class GroupCommitWriter: Sendable {
 
     // MARK: Commit
 
-    private func commit(_ batch: [PendingAppend]) {
+    private func commit(_ queued: [PendingAppend]) {
+        // Attachments are resolved first: an unknown one fails its own append, unstored, and
+        // the rest of the batch still commits.
+        var batch: [PendingAppend] = []
+        var writes: [AttachmentWrite?] = []
+        batch.reserveCapacity(queued.count)
+        writes.reserveCapacity(queued.count)
+        for append in queued {
+            guard let attachment = append.attachment else {
+                batch.append(append)
+                writes.append(nil)
+                continue
+            }
+            guard let write = AttachmentWrite(attachment) else {
+                append.completion(.failure(AttachmentWrite.unknown(attachment)))
+                continue
+            }
+            batch.append(append)
+            writes.append(write)
+        }
+        guard !batch.isEmpty else { return }
         let plan = BatchPlan(batch, heads: heads)
         let (next, streams, offsets) = (plan.next, plan.streams, plan.offsets)
         let timeMillis = Int64(Date().timeIntervalSince1970 * 1000)
@@ -97,12 +117,10 @@ final class GroupCommitWriter: Sendable {
                 let insert = try db.cachedStatement(sql: """
                     INSERT INTO stream_events (stream, offset, data, key, time_ms) VALUES (?, ?, ?, ?, ?)
                     """)
-                for (append, offset) in zip(batch, offsets) {
+                for (index, append) in batch.enumerated() {
                     let data = append.data.withUnsafeReadableBytes { Data($0) }
-                    try insert.execute(arguments: [append.stream, Int64(offset), data, append.key, timeMillis])
-                    if let seq = append.relaying {
-                        try db.execute(sql: "DELETE FROM activity_outbox WHERE seq = ?", arguments: [seq])
-                    }
+                    try insert.execute(arguments: [append.stream, Int64(offsets[index]), data, append.key, timeMillis])
+                    try writes[index]?.apply(db)
                 }
                 // The first event of a stream persists the epoch its head was given in memory.
                 let upsert = try db.cachedStatement(sql: """

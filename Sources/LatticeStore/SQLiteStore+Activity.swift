@@ -4,7 +4,7 @@ public import LatticeAuth
 
 /// Workspace activity waiting in `activity_outbox` (migration v6): recorded in the transaction
 /// of its action; the server's relay publishes each on its stream with an append that deletes
-/// it in the same transaction (`PendingAppend.relaying`), so every action's event is published
+/// it in the same transaction (an `OutboxRelay` attachment), so every action's event is published
 /// exactly once, even across a crash.
 extension SQLiteStore {
     public func pendingActivity(limit: Int) async throws -> [PendingActivity] {

@@ -8,9 +8,9 @@ extension SQLiteStore: DurableStreamStore {
         heads.head(of: stream)
     }
 
-    public func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
+    public func append(stream: String, data: ByteBuffer, key: String?, attachment: (any DurableAppendAttachment)?,
                        completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void) {
-        writer.append(PendingAppend(stream: stream, data: data, key: key, relaying: outboxSeq, completion: completion))
+        writer.append(PendingAppend(stream: stream, data: data, key: key, attachment: attachment, completion: completion))
     }
 
     public func read(stream: String, after: UInt64, limit: Int) async throws -> [StoredStreamEvent] {

@@ -16,6 +16,7 @@ extension SQLiteStore {
         migrator.registerMigration("v4", migrate: migrateV4)
         migrator.registerMigration("v5", migrate: migrateV5)
         migrator.registerMigration("v6", migrate: migrateV6)
+        migrator.registerMigration("v7", migrate: migrateV7)
         return migrator
     }
 
@@ -167,6 +168,40 @@ extension SQLiteStore {
                 stream TEXT NOT NULL,
                 data BLOB NOT NULL
             );
+            """)
+    }
+
+    /// Runs (docs/runs.md): every version of every workflow definition, kept after a delete for
+    /// the runs that pinned it, and one row per run — its `RunRecord` JSON, written in the
+    /// transaction of the run event it follows from (`RunRowWrite`), with the columns lists filter on.
+    private static func migrateV7(_ db: Database) throws {
+        try db.execute(sql: """
+            CREATE TABLE run_definitions (
+                id TEXT NOT NULL,
+                workspace TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                body TEXT NOT NULL,
+                author TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                deleted_at INTEGER,
+                PRIMARY KEY (id, version)
+            ) WITHOUT ROWID;
+            CREATE INDEX run_definitions_workspace ON run_definitions (workspace);
+            CREATE TABLE runs (
+                id TEXT PRIMARY KEY,
+                workspace TEXT NOT NULL,
+                definition_id TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                status TEXT NOT NULL,
+                key TEXT,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL,
+                body TEXT NOT NULL
+            );
+            -- A client's idempotency key names one run per workspace.
+            CREATE UNIQUE INDEX runs_workspace_key ON runs (workspace, key) WHERE key IS NOT NULL;
+            CREATE INDEX runs_workspace_created ON runs (workspace, created_at);
+            CREATE INDEX runs_status ON runs (status);
             """)
     }
 

@@ -7,8 +7,8 @@ struct PendingAppend: Sendable {
     let stream: String
     let data: ByteBuffer
     let key: String?
-    /// The `activity_outbox` row this event publishes: deleted in the same transaction.
-    let relaying: Int64?
+    /// The write committed in the same transaction as the event (`AttachmentWrite`).
+    let attachment: (any DurableAppendAttachment)?
     let completion: @Sendable (Result<UInt64, DurableAppendError>) -> Void
 }
 

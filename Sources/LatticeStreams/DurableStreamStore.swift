@@ -62,10 +62,11 @@ public protocol DurableStreamStore: Sendable {
     func head(of stream: String) -> DurableStreamHead
 
     /// Stores one event of `stream` in the next group commit; `completion` gets its offset once
-    /// the transaction committed, or the error. With `relaying`, the event publishes the
-    /// recorded activity of that outbox `seq` (`IdentityStore.pendingActivity`), which the same
-    /// transaction removes: it is stored as an event exactly once.
-    func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
+    /// the transaction committed, or the error. With an `attachment` (`OutboxRelay`, a domain
+    /// module's row write), the store makes that write in the same transaction as the event, so
+    /// both are committed or neither is; an attachment the store does not know fails the append
+    /// (`.storeFailed`) without storing its event.
+    func append(stream: String, data: ByteBuffer, key: String?, attachment: (any DurableAppendAttachment)?,
                 completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void)
 
     /// The stored events of `stream` with offsets `after + 1 …`, oldest first, at most `limit`.

@@ -16,7 +16,7 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         let stream: String
         let data: ByteBuffer
         let key: String?
-        let relaying: Int64?
+        let attachment: (any DurableAppendAttachment)?
         let completion: @Sendable (Result<UInt64, DurableAppendError>) -> Void
     }
 
@@ -32,15 +32,22 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
     /// Completions run here, one after another: in commit order, off the caller's stack.
     private let completions = DispatchQueue(label: "MemoryDurableStreamStore.completions")
 
-    public init() {}
+    /// Called at commit (under the store's lock, in commit order) with every committed
+    /// append's attachment: how a memory adapter (`MemoryRunStore.apply`) makes the write a
+    /// SQLite store would make in the event's transaction.
+    private let onAttachment: (@Sendable (any DurableAppendAttachment) -> Void)?
+
+    public init(onAttachment: (@Sendable (any DurableAppendAttachment) -> Void)? = nil) {
+        self.onAttachment = onAttachment
+    }
 
     public func head(of stream: String) -> DurableStreamHead {
         state.withLock { Self.stream(stream, in: &$0).head }
     }
 
-    public func append(stream: String, data: ByteBuffer, key: String?, relaying outboxSeq: Int64?,
+    public func append(stream: String, data: ByteBuffer, key: String?, attachment: (any DurableAppendAttachment)?,
                        completion: @escaping @Sendable (Result<UInt64, DurableAppendError>) -> Void) {
-        let pending = Pending(stream: stream, data: data, key: key, relaying: outboxSeq, completion: completion)
+        let pending = Pending(stream: stream, data: data, key: key, attachment: attachment, completion: completion)
         let ready: [Pending] = state.withLock { state in
             state.held.append(pending)
             guard !state.holding else { return [] }
@@ -91,7 +98,7 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
         }
     }
 
-    /// The outbox seqs committed appends relayed, in commit order (an outbox in memory is not
+    /// The outbox seqs committed appends relayed (`OutboxRelay`), in commit order (an outbox in memory is not
     /// this store's: a test removes them from its `MemoryIdentityStore`).
     public var relayed: [Int64] {
         state.withLock { $0.relayed }
@@ -112,7 +119,10 @@ public final class MemoryDurableStreamStore: DurableStreamStore {
                 entry.events.append(StoredStreamEvent(offset: offset, data: pending.data, key: pending.key, timeMillis: 0))
                 entry.head.newestOffset = offset
                 state.streams[pending.stream] = entry
-                if let seq = pending.relaying { state.relayed.append(seq) }
+                if let attachment = pending.attachment {
+                    if let relay = attachment as? OutboxRelay { state.relayed.append(relay.seq) }
+                    onAttachment?(attachment)
+                }
                 return (pending, .success(offset))
             }
         }

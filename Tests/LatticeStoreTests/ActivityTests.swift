@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import LatticeAuth
 import LatticeStore
+import LatticeStreams
 import Testing
 
 /// Workspace activity recorded by the store, on both adapters: each action records exactly one
@@ -189,7 +190,7 @@ import Testing
             let pending = try await store.pendingActivity(limit: 10)
             #expect(pending.map(\.stream) == ["workspace/ws", "workspace/ws"])
 
-            let first = await append(store, pending[0].stream, String(decoding: pending[0].data, as: UTF8.self), relaying: pending[0].seq)
+            let first = await append(store, pending[0].stream, String(decoding: pending[0].data, as: UTF8.self), attachment: OutboxRelay(seq: pending[0].seq))
             #expect(try first.get() == 1)
             #expect(try await store.pendingActivity(limit: 10) == [pending[1]], "relayed: gone from the outbox")
             let stored = try await store.read(stream: "workspace/ws", after: 0, limit: 10)
@@ -203,7 +204,7 @@ import Testing
             }
             try other.close()
             let failed = await append(store, pending[1].stream, String(decoding: pending[1].data, as: UTF8.self),
-                                      relaying: pending[1].seq)
+                                      attachment: OutboxRelay(seq: pending[1].seq))
             #expect((try? failed.get()) == nil)
             #expect(try await store.pendingActivity(limit: 10) == [pending[1]])
         }

@@ -41,7 +41,7 @@ import Testing
             do {
                 let store = try SQLiteStore.open(directory: directory)
                 for i in 1...50 {
-                    store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil, relaying: nil) { result in
+                    store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil, attachment: nil) { result in
                         outcomes.withLock { $0.append(result) }
                     }
                 }

@@ -107,7 +107,7 @@ import Testing
             let store = try SQLiteStore.open(directory: directory)
             let outcomes = Mutex<[Result<UInt64, DurableAppendError>]>([])
             for i in 1...200 {
-                store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil, relaying: nil) { result in
+                store.append(stream: "s", data: ByteBuffer(string: "\(i)"), key: nil, attachment: nil) { result in
                     outcomes.withLock { $0.append(result) }
                 }
             }
@@ -174,7 +174,7 @@ func concurrentAppends(_ store: SQLiteStore, threads: Int, perThread: Int) async
             DispatchQueue.concurrentPerform(iterations: threads) { thread in
                 for i in 0..<perThread {
                     let stream = "s\((thread * perThread + i) % 2)"
-                    store.append(stream: stream, data: ByteBuffer(string: "\(thread)-\(i)"), key: nil, relaying: nil) { result in
+                    store.append(stream: stream, data: ByteBuffer(string: "\(thread)-\(i)"), key: nil, attachment: nil) { result in
                         let all = outcomes.withLock { outcomes in
                             outcomes.append(AppendOutcome(stream: stream, data: "\(thread)-\(i)", result: result))
                             return outcomes.count == total ? outcomes : nil

@@ -23,7 +23,7 @@ import Testing
             #expect(applied == SQLiteStore.schemaVersions)
             #expect(existing == tables)
             #expect(tokenIndexes.contains("tokens_by_user"))
-            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4", "v5", "v6"])
+            #expect(SQLiteStore.schemaVersions == ["v1", "v2", "v3", "v4", "v5", "v6", "v7"])
         }
     }
 

@@ -54,7 +54,7 @@ func appendAll(_ store: SQLiteStore, _ events: [(stream: String, data: String)])
     return await withCheckedContinuation { continuation in
         let outcomes = Mutex<[AppendOutcome]>([])
         for (stream, data) in events {
-            store.append(stream: stream, data: ByteBuffer(string: data), key: nil, relaying: nil) { result in
+            store.append(stream: stream, data: ByteBuffer(string: data), key: nil, attachment: nil) { result in
                 let all = outcomes.withLock { outcomes in
                     outcomes.append(AppendOutcome(stream: stream, data: data, result: result))
                     return outcomes.count == events.count ? outcomes : nil
@@ -67,9 +67,9 @@ func appendAll(_ store: SQLiteStore, _ events: [(stream: String, data: String)])
 
 /// Appends one event and waits for it.
 func append(_ store: SQLiteStore, _ stream: String, _ data: String, key: String? = nil,
-            relaying: Int64? = nil) async -> Result<UInt64, DurableAppendError> {
+            attachment: (any DurableAppendAttachment)? = nil) async -> Result<UInt64, DurableAppendError> {
     await withCheckedContinuation { continuation in
-        store.append(stream: stream, data: ByteBuffer(string: data), key: key, relaying: relaying) { continuation.resume(returning: $0) }
+        store.append(stream: stream, data: ByteBuffer(string: data), key: key, attachment: attachment) { continuation.resume(returning: $0) }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 public import LatticeAuth
 import LatticeProtocol
+import LatticeStreams
 import NIOCore
 public import ServiceLifecycle
 
@@ -47,7 +48,7 @@ public struct ActivityRelay: Service {
                 guard let data = RawJSON(validating: ByteBuffer(bytes: entry.data)) else {
                     throw UnpublishableEntry(seq: entry.seq, why: "its data is not JSON")
                 }
-                _ = try await hub.append(stream, data: data, relaying: entry.seq)
+                _ = try await hub.append(stream, data: data, attachment: OutboxRelay(seq: entry.seq))
                 published += 1
             }
             if entries.count < Self.batch { return published }

@@ -12,7 +12,8 @@ extension HomeLoop {
     /// Hands the event to the store's group commit; once committed it is published exactly like
     /// a memory event (offset = the store's, which is always `newest + 1`: the store is the only
     /// writer and completes in commit order) and only then acknowledged.
-    func storeThenPublish(_ stream: HubStream, data: RawJSON, key: String?, relaying: Int64?, origin: PublishOrigin) {
+    func storeThenPublish(_ stream: HubStream, data: RawJSON, key: String?, attachment: (any DurableAppendAttachment)?,
+                          origin: PublishOrigin) {
         guard let store = hub.durable?.store else {
             return publishNow(stream, data: data, key: key, origin: origin)
         }
@@ -20,7 +21,7 @@ extension HomeLoop {
         let loop = self.loop
         let name = stream.name
         stream.pendingCommits += 1
-        store.append(stream: name.name, data: data.bytes, key: key, relaying: relaying) { result in
+        store.append(stream: name.name, data: data.bytes, key: key, attachment: attachment) { result in
             loop.execute {
                 home.value.committed(name, result, data: data, key: key, origin: origin)
             }

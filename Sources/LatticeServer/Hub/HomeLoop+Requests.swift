@@ -110,14 +110,15 @@ extension HomeLoop {
 
     /// One publish, from a subscriber or from the server: a durable stream's event is stored
     /// first and published once committed; an ephemeral one is published at once.
-    /// `relaying`: the outbox entry the event publishes (`StreamHub.append`); only on durable streams.
-    func publish(_ name: StreamName, data: RawJSON, key: String?, relaying: Int64? = nil, origin: PublishOrigin) {
+    /// `attachment`: the write committed with the event (`StreamHub.append`); only on durable streams.
+    func publish(_ name: StreamName, data: RawJSON, key: String?, attachment: (any DurableAppendAttachment)? = nil,
+                 origin: PublishOrigin) {
         let stream = self.stream(name)
         if stream.isDurable {
-            return storeThenPublish(stream, data: data, key: key, relaying: relaying, origin: origin)
+            return storeThenPublish(stream, data: data, key: key, attachment: attachment, origin: origin)
         }
-        if relaying != nil {
-            return answer(origin, .failure(.notStored("\(name) is not durable: an outbox entry is relayed only to a durable stream")), stream: name)
+        if attachment != nil {
+            return answer(origin, .failure(.notStored("\(name) is not durable: an attachment is written only with a durable stream's event")), stream: name)
         }
         publishNow(stream, data: data, key: key, origin: origin)
     }

@@ -69,13 +69,13 @@ public final class StreamHub: Sendable {
     /// event's position once it is published; for a durable stream that is after its commit.
     /// `data` must be one JSON value (`RawJSON` guarantees it). Unlike a session's publish it
     /// is not limited to channels: it is how `run/…`, `doc/…` and `workspace/…` get events.
-    /// With `relaying`, the event publishes that entry of the store's activity outbox, which
-    /// its commit removes (`DurableStreamStore.append`); the stream must be durable.
+    /// With an `attachment` (`OutboxRelay`, `RunRowWrite`), the store makes that write in the
+    /// event's own transaction (`DurableStreamStore.append`); the stream must be durable.
     public func append(_ stream: StreamName, data: RawJSON, key: String? = nil,
-                       relaying: Int64? = nil) async throws(StreamAppendError) -> StreamPosition {
+                       attachment: (any DurableAppendAttachment)? = nil) async throws(StreamAppendError) -> StreamPosition {
         let result: Result<StreamPosition, StreamAppendError> = await withCheckedContinuation { continuation in
             onHome(stream) {
-                $0.publish(stream, data: data, key: key, relaying: relaying, origin: .server({ continuation.resume(returning: $0) }))
+                $0.publish(stream, data: data, key: key, attachment: attachment, origin: .server({ continuation.resume(returning: $0) }))
             }
         }
         return try result.get()

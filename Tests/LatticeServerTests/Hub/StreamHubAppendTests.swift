@@ -47,16 +47,16 @@ struct StreamHubAppendTests {
         await fixture.close()
     }
 
-    @Test("an append that relays an outbox entry hands its seq to the store's commit; on an ephemeral stream it is refused, unpublished")
+    @Test("an append with an OutboxRelay attachment hands its seq to the store's commit; on an ephemeral stream an attachment is refused, unpublished")
     func relayingAppend() async throws {
         let fixture = try await HubFixture.make(durable: true)
         let store = try #require(fixture.store)
-        let position = try await fixture.hub.append(testStream("workspace/demo"), data: testJSON("{\"type\":\"x\"}"), relaying: 7)
+        let position = try await fixture.hub.append(testStream("workspace/demo"), data: testJSON("{\"type\":\"x\"}"), attachment: OutboxRelay(seq: 7))
         #expect(position.offset == 1)
         #expect(store.relayed == [7])
         let channel = testStream("channel/demo/plain")
         await #expect(throws: StreamAppendError.self) {
-            _ = try await fixture.hub.append(channel, data: testJSON("{}"), relaying: 8)
+            _ = try await fixture.hub.append(channel, data: testJSON("{}"), attachment: OutboxRelay(seq: 8))
         }
         #expect(store.relayed == [7])
         await fixture.close()

@@ -78,7 +78,7 @@ struct StreamSnapshotTests {
         // Events stored before this hub loaded the stream (an earlier run of the server).
         for n in 1...700 {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                store.append(stream: name.name, data: ByteBuffer(string: "{\"n\":\(n)}"), key: nil, relaying: nil) { _ in done.resume() }
+                store.append(stream: name.name, data: ByteBuffer(string: "{\"n\":\(n)}"), key: nil, attachment: nil) { _ in done.resume() }
             }
         }
         let subscriber = try await fixture.subscriber(on: 1)
@@ -101,7 +101,7 @@ struct StreamSnapshotTests {
         let name = testStream("doc/d_3")
         for n in 1...5 {
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                store.append(stream: name.name, data: ByteBuffer(string: "{\"n\":\(n)}"), key: nil, relaying: nil) { _ in done.resume() }
+                store.append(stream: name.name, data: ByteBuffer(string: "{\"n\":\(n)}"), key: nil, attachment: nil) { _ in done.resume() }
             }
         }
         store.trim(name.name, through: 2)

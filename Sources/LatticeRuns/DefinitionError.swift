@@ -6,6 +6,12 @@ public struct DefinitionError: Error, Sendable, Equatable, CustomStringConvertib
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
+        /// The text is not JSON (found by the codec, `WorkflowDefinition(json:)`).
+        public static let badJSON = Code(rawValue: "bad_json")
+        /// The text is over `DefinitionLimits.maxBytes` (found by the codec).
+        public static let tooLarge = Code(rawValue: "too_large")
+        /// A node kind that does not exist (found by the codec).
+        public static let unknownKind = Code(rawValue: "unknown_kind")
         /// The definition has no nodes.
         public static let empty = Code(rawValue: "empty")
         /// More nodes than `DefinitionLimits.maxNodes`.
@@ -32,6 +38,12 @@ public struct DefinitionError: Error, Sendable, Equatable, CustomStringConvertib
         public static let badReference = Code(rawValue: "bad_reference")
         /// A node field has a value it may not have (capability, prompt, next of a condition).
         public static let badField = Code(rawValue: "bad_field")
+
+        /// Every code (docs/runs.md lists them all; tested).
+        public static let all: [Code] = [
+            .badJSON, .tooLarge, .unknownKind, .empty, .tooManyNodes, .badName, .badID, .duplicateID, .unknownTarget,
+            .selfTarget, .noEntry, .severalEntries, .cycle, .badLimit, .badReference, .badField,
+        ]
     }
 
     public var code: Code

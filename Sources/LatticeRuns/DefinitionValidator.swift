@@ -150,11 +150,11 @@ extension DefinitionValidator {
                        "node \(place.name) has \(node.retries) retries; it may have 0 to \(WorkflowNode.maxRetriesCap)")
         }
         if !(0...WorkflowNode.maxBackoffMillis).contains(node.backoffMillis) {
-            report.add(.badLimit, place, path: place.path("backoffMillis"),
+            report.add(.badLimit, place, path: place.path("backoffMs"),
                        "node \(place.name) has a backoff of \(node.backoffMillis) ms; it must be 0 to \(WorkflowNode.maxBackoffMillis)")
         }
         if let timeout = node.timeoutMillis, !(1...maxMillis).contains(timeout) {
-            report.add(.badLimit, place, path: place.path("timeoutMillis"),
+            report.add(.badLimit, place, path: place.path("timeoutMs"),
                        "node \(place.name) has a timeout of \(timeout) ms; it must be 1 to \(maxMillis)")
         }
         if case .delay(let millis) = node.kind, !(0...maxMillis).contains(millis) {

@@ -3,9 +3,7 @@ import LatticeRuns
 import PropertyBased
 import Testing
 
-private func ref(_ path: String) -> Value { .object([ValueReference.key: .string(path)]) }
-
-private func emit(_ id: String, next: [String] = [], data: Value = .null) -> WorkflowNode {
+private func emitNode(_ id: String, next: [String] = [], data: Value = .null) -> WorkflowNode {
     WorkflowNode(id: id, kind: .emit(data: data), next: next)
 }
 
@@ -17,7 +15,7 @@ private func definition(_ nodes: [WorkflowNode], name: String = "flow") -> Workf
 private func around(_ node: WorkflowNode) -> WorkflowDefinition {
     var middle = node
     if case .condition = node.kind {} else if middle.next.isEmpty { middle.next = ["z"] }
-    return definition([emit("a", next: [node.id]), middle, emit("z")])
+    return definition([emitNode("a", next: [node.id]), middle, emitNode("z")])
 }
 
 /// The one error of `definition`, checked to be the only one.
@@ -41,7 +39,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
 @Suite struct DefinitionValidatorTests {
     /// Every kind of node; two parallel branches and both sides of a condition join at `join`.
     static let everyKind = WorkflowDefinition(name: "every kind", nodes: [
-        emit("start", next: ["wait", "check"], data: .object(["doc": ref("inputs.doc")])),
+        emitNode("start", next: ["wait", "check"], data: .object(["doc": ref("inputs.doc")])),
         WorkflowNode(id: "wait", kind: .delay(millis: 10), next: ["ask"]),
         WorkflowNode(id: "ask", kind: .approval(prompt: "Go on?"), next: ["join"]),
         WorkflowNode(id: "check", kind: .condition(
@@ -82,7 +80,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
             WorkflowNode(id: "t", kind: .task(capability: capability, input: .null), next: ["p"]),
             WorkflowNode(id: "p", kind: .approval(prompt: prompt)),
         ])) == [])
-        #expect(DefinitionValidator.validate(definition([emit("a")]), limits: DefinitionLimits(maxNodes: 1)) == [])
+        #expect(DefinitionValidator.validate(definition([emitNode("a")]), limits: DefinitionLimits(maxNodes: 1)) == [])
     }
 
     // MARK: One test per code
@@ -92,15 +90,15 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     }
 
     @Test func tooManyNodes() {
-        let chain = definition([emit("a", next: ["b"]), emit("b", next: ["c"]), emit("c")])
+        let chain = definition([emitNode("a", next: ["b"]), emitNode("b", next: ["c"]), emitNode("c")])
         expectError(onlyError(chain, limits: DefinitionLimits(maxNodes: 2)), .tooManyNodes, node: nil, path: "nodes")
         #expect(DefinitionLimits.default == DefinitionLimits(maxNodes: 500, maxBytes: 262_144))
     }
 
     @Test func badName() {
-        expectError(onlyError(definition([emit("a")], name: "")), .badName, node: nil, path: "name")
+        expectError(onlyError(definition([emitNode("a")], name: "")), .badName, node: nil, path: "name")
         let long = String(repeating: "é", count: 201)
-        expectError(onlyError(definition([emit("a")], name: long)), .badName, node: nil, path: "name")
+        expectError(onlyError(definition([emitNode("a")], name: long)), .badName, node: nil, path: "name")
     }
 
     @Test(arguments: ["", String(repeating: "x", count: 101), "has space", "slash/y", "colon:y", "ünï", "a\u{0}b"])
@@ -109,19 +107,19 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     }
 
     @Test func duplicateID() {
-        let flow = definition([emit("a", next: ["b"]), emit("b"), emit("b")])
+        let flow = definition([emitNode("a", next: ["b"]), emitNode("b"), emitNode("b")])
         let error = onlyError(flow)
         expectError(error, .duplicateID, node: "b", path: "nodes[2].id")
         #expect(error?.message.contains("nodes[1]") == true)
     }
 
     @Test func unknownTarget() {
-        expectError(onlyError(definition([emit("a", next: ["b", "ghost"]), emit("b")])),
+        expectError(onlyError(definition([emitNode("a", next: ["b", "ghost"]), emitNode("b")])),
                     .unknownTarget, node: "a", path: "nodes[0].next[1]")
         let condition = Condition(left: .bool(true), op: .truthy)
         let branches = definition([
             WorkflowNode(id: "c", kind: .condition(condition, whenTrue: ["b", "ghost"], whenFalse: ["phantom"])),
-            emit("b"),
+            emitNode("b"),
         ])
         let errors = DefinitionValidator.validate(branches)
         #expect(errors.count == 2)
@@ -131,7 +129,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     }
 
     @Test func selfTarget() {
-        expectError(onlyError(definition([emit("a", next: ["b", "a"]), emit("b")])),
+        expectError(onlyError(definition([emitNode("a", next: ["b", "a"]), emitNode("b")])),
                     .selfTarget, node: "a", path: "nodes[0].next[1]")
         let condition = Condition(left: .bool(true), op: .truthy)
         expectError(onlyError(around(WorkflowNode(id: "c", kind: .condition(condition, whenTrue: ["z"], whenFalse: ["c"])))),
@@ -139,14 +137,14 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     }
 
     @Test func noEntry() {
-        let loop = definition([emit("a", next: ["b"]), emit("b", next: ["a"])])
+        let loop = definition([emitNode("a", next: ["b"]), emitNode("b", next: ["a"])])
         let errors = DefinitionValidator.validate(loop)
         #expect(errors.map(\.code) == [.noEntry, .cycle])
         expectError(errors.first, .noEntry, node: nil, path: "nodes")
     }
 
     @Test func severalEntries() {
-        let flow = definition([emit("a", next: ["c"]), emit("b", next: ["c"]), emit("c"), emit("d")])
+        let flow = definition([emitNode("a", next: ["c"]), emitNode("b", next: ["c"]), emitNode("c"), emitNode("d")])
         let error = onlyError(flow)
         expectError(error, .severalEntries, node: nil, path: "nodes")
         for id in ["\"a\"", "\"b\"", "\"d\""] { #expect(error?.message.contains(id) == true) }
@@ -154,7 +152,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     }
 
     @Test func cycle() {
-        let flow = definition([emit("a", next: ["b"]), emit("b", next: ["c"]), emit("c", next: ["d"]), emit("d", next: ["b"])])
+        let flow = definition([emitNode("a", next: ["b"]), emitNode("b", next: ["c"]), emitNode("c", next: ["d"]), emitNode("d", next: ["b"])])
         let error = onlyError(flow)
         expectError(error, .cycle, node: "b", path: "nodes[1]")
         #expect(error?.message.hasSuffix("b → c → d → b") == true, "\(String(describing: error))")
@@ -163,8 +161,8 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     @Test func oneErrorPerCycleStartingAtItsEarliestNode() {
         // Two cycles sharing nothing, one entered from its last node.
         let flow = definition([
-            emit("a", next: ["b", "z"]), emit("b", next: ["c"]), emit("c", next: ["b"]),
-            emit("x", next: ["y"]), emit("y", next: ["x"]), emit("z", next: ["y"]),
+            emitNode("a", next: ["b", "z"]), emitNode("b", next: ["c"]), emitNode("c", next: ["b"]),
+            emitNode("x", next: ["y"]), emitNode("y", next: ["x"]), emitNode("z", next: ["y"]),
         ])
         let cycles = DefinitionValidator.validate(flow).filter { $0.code == .cycle }
         #expect(cycles.map(\.node) == ["b", "x"])
@@ -177,10 +175,10 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
         let cases: [(WorkflowNode, String)] = [
             (WorkflowNode(id: "n", kind: .emit(data: .null), retries: -1), "retries"),
             (WorkflowNode(id: "n", kind: .emit(data: .null), retries: WorkflowNode.maxRetriesCap + 1), "retries"),
-            (WorkflowNode(id: "n", kind: .emit(data: .null), backoffMillis: -1), "backoffMillis"),
-            (WorkflowNode(id: "n", kind: .emit(data: .null), backoffMillis: WorkflowNode.maxBackoffMillis + 1), "backoffMillis"),
-            (WorkflowNode(id: "n", kind: .emit(data: .null), timeoutMillis: 0), "timeoutMillis"),
-            (WorkflowNode(id: "n", kind: .emit(data: .null), timeoutMillis: 86_400_001), "timeoutMillis"),
+            (WorkflowNode(id: "n", kind: .emit(data: .null), backoffMillis: -1), "backoffMs"),
+            (WorkflowNode(id: "n", kind: .emit(data: .null), backoffMillis: WorkflowNode.maxBackoffMillis + 1), "backoffMs"),
+            (WorkflowNode(id: "n", kind: .emit(data: .null), timeoutMillis: 0), "timeoutMs"),
+            (WorkflowNode(id: "n", kind: .emit(data: .null), timeoutMillis: 86_400_001), "timeoutMs"),
             (WorkflowNode(id: "n", kind: .delay(millis: -1)), "millis"),
             (WorkflowNode(id: "n", kind: .delay(millis: 86_400_001)), "millis"),
         ]
@@ -188,7 +186,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
             expectError(onlyError(around(node)), .badLimit, node: "n", path: "nodes[1].\(field)")
         }
         for visits in [0, -5, WorkflowDefinition.maxVisitsCap + 1] {
-            let flow = WorkflowDefinition(name: "v", nodes: [emit("a")], maxVisits: visits)
+            let flow = WorkflowDefinition(name: "v", nodes: [emitNode("a")], maxVisits: visits)
             expectError(onlyError(flow), .badLimit, node: nil, path: "maxVisits")
         }
     }
@@ -198,9 +196,9 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
             WorkflowNode(id: "n", kind: .condition(Condition(left: left, op: .equal, right: right), whenTrue: ["z"], whenFalse: []))
         }
         let cases: [(WorkflowNode, String)] = [
-            (emit("n", data: .object(["x": ref("nodes.a")])), "data"),
-            (emit("n", data: .array([ref("inputs..x")])), "data"),
-            (emit("n", data: ref("outputs.a")), "data"),
+            (emitNode("n", data: .object(["x": ref("nodes.a")])), "data"),
+            (emitNode("n", data: .array([ref("inputs..x")])), "data"),
+            (emitNode("n", data: ref("outputs.a")), "data"),
             (WorkflowNode(id: "n", kind: .task(capability: "ocr", input: ref("nodes.ghost.output"))), "input"),
             (WorkflowNode(id: "n", kind: .task(capability: "ocr", input: ref("nodes.z.output.x"))), "input"),
             (WorkflowNode(id: "n", kind: .output(value: ref("nodes.n.output"))), "value"),
@@ -212,8 +210,8 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
         }
         // A sibling branch's output never exists when the other branch starts.
         let siblings = definition([
-            emit("a", next: ["b", "c"]), emit("b", next: ["d"]),
-            emit("c", next: ["d"], data: ref("nodes.b.output")), emit("d", data: ref("nodes.c.output.x")),
+            emitNode("a", next: ["b", "c"]), emitNode("b", next: ["d"]),
+            emitNode("c", next: ["d"], data: ref("nodes.b.output")), emitNode("d", data: ref("nodes.c.output.x")),
         ])
         let error = onlyError(siblings)
         expectError(error, .badReference, node: "c", path: "nodes[2].data")
@@ -251,7 +249,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
         let flow = WorkflowDefinition(name: "", nodes: [
             WorkflowNode(id: "a", kind: .delay(millis: -1), next: ["b c", "ghost"], retries: 99),
             WorkflowNode(id: "b c", kind: .task(capability: "", input: ref("nodes.x")), next: ["d"]),
-            emit("d", next: ["d"]),
+            emitNode("d", next: ["d"]),
         ], maxVisits: 0)
         let errors = DefinitionValidator.validate(flow)
         #expect(errors.map(\.path) == [
@@ -269,10 +267,10 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     @Test func oddDefinitionsNeverCrash() {
         let huge = String(repeating: "h", count: 100_000)
         let odd: [WorkflowDefinition] = [
-            definition([emit(huge, next: [huge, ""]), emit("", next: [huge])], name: huge),
-            definition(Array(repeating: emit("x", next: ["x", "y"]), count: 5) + [emit("y", next: ["x"])]),
-            definition(Array(repeating: emit("", next: [""]), count: 3)),
-            definition([emit("a", next: ["b", "b", "b"]), emit("b", next: ["a", "a"]), emit("a", data: ref("nodes.a.output"))]),
+            definition([emit(huge, next: [huge, ""]), emitNode("", next: [huge])], name: huge),
+            definition(Array(repeating: emitNode("x", next: ["x", "y"]), count: 5) + [emitNode("y", next: ["x"])]),
+            definition(Array(repeating: emitNode("", next: [""]), count: 3)),
+            definition([emitNode("a", next: ["b", "b", "b"]), emitNode("b", next: ["a", "a"]), emitNode("a", data: ref("nodes.a.output"))]),
             definition([WorkflowNode(id: "c", kind: .condition(Condition(left: ref(""), op: .less, right: ref(".")),
                                                                  whenTrue: ["c", "c"], whenFalse: ["c"]))]),
         ]
@@ -290,8 +288,8 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
 
     @Test func aLongChainIsValidatedWithoutDeepRecursion() {
         let count = 20_000
-        var nodes = (0..<count).map { emit("n\($0)", next: ["n\($0 + 1)"]) }
-        nodes[count - 1] = emit("n\(count - 1)", next: ["n0"], data: ref("nodes.n0.output"))
+        var nodes = (0..<count).map { emitNode("n\($0)", next: ["n\($0 + 1)"]) }
+        nodes[count - 1] = emitNode("n\(count - 1)", next: ["n0"], data: ref("nodes.n0.output"))
         let errors = DefinitionValidator.validate(definition(nodes), limits: DefinitionLimits(maxNodes: count))
         #expect(errors.map(\.code) == [.noEntry, .cycle])
         #expect(errors.last?.node == "n0")
@@ -300,7 +298,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     // MARK: Entry and predecessors
 
     @Test func entryAndPredecessorsOfADiamond() {
-        let diamond = definition([emit("a", next: ["b", "c"]), emit("b", next: ["d"]), emit("c", next: ["d"]), emit("d")])
+        let diamond = definition([emitNode("a", next: ["b", "c"]), emitNode("b", next: ["d"]), emitNode("c", next: ["d"]), emitNode("d")])
         #expect(DefinitionValidator.validate(diamond) == [])
         #expect(DefinitionValidator.entry(of: diamond) == "a")
         #expect(DefinitionValidator.predecessors(in: diamond) == ["a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]])
@@ -308,8 +306,8 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
 
     @Test func entryIsNilWithoutExactlyOneRoot() {
         #expect(DefinitionValidator.entry(of: definition([])) == nil)
-        #expect(DefinitionValidator.entry(of: definition([emit("a"), emit("b")])) == nil)
-        #expect(DefinitionValidator.entry(of: definition([emit("a", next: ["b"]), emit("b", next: ["a"])])) == nil)
+        #expect(DefinitionValidator.entry(of: definition([emitNode("a"), emitNode("b")])) == nil)
+        #expect(DefinitionValidator.entry(of: definition([emitNode("a", next: ["b"]), emitNode("b", next: ["a"])])) == nil)
     }
 
     // MARK: Properties

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LatticeProtocol
+import LatticeRuns
 import LatticeStreams
 import NIOCore
 import Synchronization
@@ -109,6 +110,13 @@ final class GroupCommitWriter: Sendable {
             writes.append(write)
         }
         guard !batch.isEmpty else { return }
+        // A run's row is written once per batch, as it is after its last event in the batch:
+        // the executor attaches the row to every event, and the earlier rows are superseded in
+        // the same transaction anyway.
+        var lastRowWrite: [String: Int] = [:]
+        for (index, write) in writes.enumerated() {
+            if case .writeRunRow(let record)? = write { lastRowWrite[record.id] = index }
+        }
         let plan = BatchPlan(batch, heads: heads)
         let (next, streams, offsets) = (plan.next, plan.streams, plan.offsets)
         let timeMillis = Int64(Date().timeIntervalSince1970 * 1000)
@@ -120,6 +128,7 @@ final class GroupCommitWriter: Sendable {
                 for (index, append) in batch.enumerated() {
                     let data = append.data.withUnsafeReadableBytes { Data($0) }
                     try insert.execute(arguments: [append.stream, Int64(offsets[index]), data, append.key, timeMillis])
+                    if case .writeRunRow(let record)? = writes[index], lastRowWrite[record.id] != index { continue }
                     try writes[index]?.apply(db)
                 }
                 // The first event of a stream persists the epoch its head was given in memory.

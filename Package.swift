@@ -157,7 +157,9 @@ let package = Package(
         .testTarget(
             name: "LatticeRunsTests",
             dependencies: [
-                "LatticeRuns", "LatticeCRDT",
+                "LatticeRuns", "LatticeCRDT", "LatticeStreams",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),

@@ -144,7 +144,7 @@ public final class RunExecutor: Sendable {
     // MARK: Plumbing
 
     /// Runs `body` on the loop; it answers through the promise it is given.
-    func submit(_ body: @escaping @Sendable (RunExecutor) -> EventLoopFuture<RunRecord>) async throws(RunCommandError) -> RunRecord {
+    func submit<Answer: Sendable>(_ body: @escaping @Sendable (RunExecutor) -> EventLoopFuture<Answer>) async throws(RunCommandError) -> Answer {
         do {
             return try await loop.flatSubmit { body(self) }.get()
         } catch let error as RunCommandError {
@@ -155,7 +155,7 @@ public final class RunExecutor: Sendable {
     }
 
     func send(_ input: RunMachine.Input, to run: String) async throws(RunCommandError) -> RunRecord {
-        let onLoop = try await submitOptional { executor in executor.handle(input, run: run) }
+        let onLoop = try await submit { executor in executor.handle(input, run: run) }
         if let onLoop { return onLoop }
         // Not active here: a finished run (or none) answers from its row.
         let record: RunRecord?
@@ -163,16 +163,6 @@ public final class RunExecutor: Sendable {
         guard let record else { throw .runNotFound(run) }
         if record.status.isTerminal { throw .refused(.finished(record.status)) }
         throw .runNotFound(run)
-    }
-
-    func submitOptional(_ body: @escaping @Sendable (RunExecutor) -> EventLoopFuture<RunRecord?>) async throws(RunCommandError) -> RunRecord? {
-        do {
-            return try await loop.flatSubmit { body(self) }.get()
-        } catch let error as RunCommandError {
-            throw error
-        } catch {
-            throw .storeFailed("\(error)")
-        }
     }
 
     static func storeError(_ error: RunStoreError) -> RunCommandError {

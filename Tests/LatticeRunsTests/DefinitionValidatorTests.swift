@@ -317,7 +317,7 @@ private func expectError(_ error: DefinitionError?, _ code: DefinitionError.Code
     @Test func randomDAGsAreValidAndABackEdgeMakesACycle() async {
         let gen = Generator<UInt64, Shrink.None<UInt64>> { rng in rng.next() }
         await propertyCheck(count: 200, input: gen) { seed in
-            var rng = DAGRandom(seed: seed)
+            var rng = SplitMix(seed: seed)
             var dag = RandomDAG(size: Int.random(in: 1...30, using: &rng), using: &rng)
             let clean = dag.definition
             #expect(DefinitionValidator.validate(clean) == [], "\(clean)")
@@ -342,7 +342,7 @@ private struct RandomDAG {
     var kinds: [Int]
     var firstPredecessor: [Int]
 
-    init(size: Int, using rng: inout DAGRandom) {
+    init(size: Int, using rng: inout SplitMix) {
         self.size = size
         successors = Array(repeating: [], count: size)
         firstPredecessor = Array(repeating: 0, count: size)
@@ -358,7 +358,7 @@ private struct RandomDAG {
     }
 
     /// A node on the chain of first predecessors from `node` back to node 0.
-    func someAncestor(of node: Int, using rng: inout DAGRandom) -> Int {
+    func someAncestor(of node: Int, using rng: inout SplitMix) -> Int {
         var chain: [Int] = []
         var current = node
         while current != 0 {
@@ -388,17 +388,5 @@ private struct RandomDAG {
         }
         if case .condition = kind { return WorkflowNode(id: "n\(index)", kind: kind) }
         return WorkflowNode(id: "n\(index)", kind: kind, next: next, retries: index % 3, timeoutMillis: 1_000)
-    }
-}
-
-private struct DAGRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

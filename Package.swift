@@ -152,6 +152,7 @@ let package = Package(
                 "LatticeStore", "LatticeAuth", "LatticeStreams", "LatticeProtocol", "LatticeRuns", "LatticeCRDT",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(

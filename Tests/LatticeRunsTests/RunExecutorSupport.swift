@@ -64,9 +64,9 @@ struct ExecutorFixture {
         try await executor.start(RunStartRequest(workspace: workspace, definitionID: definition, inputs: inputs, actor: "u1", key: key))
     }
 
-    /// Waits (up to 10 s) until the stored row satisfies `condition`.
+    /// Waits (up to 30 s: CI machines can be slow) until the stored row satisfies `condition`.
     func waitFor(_ run: String, _ what: String, _ condition: (RunRecord) -> Bool) async throws -> RunRecord {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if let record = try await runs.run(id: run), condition(record) { return record }
             try await Task.sleep(for: .milliseconds(5))

@@ -145,23 +145,26 @@ import Testing
         let fixture = ExecutorFixture()
         let gated = try await fixture.define([approval("x", next: ["b"]), emit("b")])
         let slow = try await fixture.define([delay("w", 60_000)])
-        let resumable = try await fixture.define([delay("w", 200, next: ["b"]), emit("b")], resumable: true)
+        let resumable = try await fixture.define([delay("w", 3_000, next: ["b"]), emit("b")], resumable: true)
         let waiting = try await fixture.start(gated)
         let running = try await fixture.start(slow)
         let resuming = try await fixture.start(resumable)
         _ = try await fixture.waitForStatus(waiting.id, .awaitingApproval)
         _ = try await fixture.waitForStatus(running.id, .running)
-        _ = try await fixture.waitForStatus(resuming.id, .running)
+        // On a loaded machine the delay may be over before the "restart": then it is simply ok.
+        let resumingBefore = try await fixture.waitFor(resuming.id, "started") { $0.status == .running || $0.status == .ok }
         try await fixture.shutdown()
 
         let restarted = fixture.restarted()
         let recovered = try await restarted.executor.recover()
-        #expect(Set(recovered.map(\.id)) == [waiting.id, running.id, resuming.id])
+        let expected: Set<String> = resumingBefore.status == .ok ? [waiting.id, running.id] : [waiting.id, running.id, resuming.id]
+        #expect(Set(recovered.map(\.id)) == expected)
         #expect(try await restarted.runs.run(id: running.id)?.status == .interrupted)
         #expect(try await restarted.runs.run(id: waiting.id)?.status == .awaitingApproval)
         _ = try await restarted.executor.decide(run: waiting.id, node: nil, approved: true, by: "u2", comment: nil)
         _ = try await restarted.waitForStatus(waiting.id, .ok)
         _ = try await restarted.waitForStatus(resuming.id, .ok)
+        #expect(try await restarted.history(resuming.id).filter { $0.change == .nodeStarted(node: "w", attempt: 1) }.count == 1)
         for id in [waiting.id, running.id, resuming.id] { try await restarted.checkHistory(id) }
         try await restarted.shutdown()
     }

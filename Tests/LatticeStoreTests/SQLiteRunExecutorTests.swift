@@ -29,10 +29,10 @@ import Testing
                     clock: { Int64(Date().timeIntervalSince1970 * 1000) })
     }
 
-    static func waitFor(_ store: SQLiteStore, _ run: String, _ status: RunStatus) async throws {
-        let deadline = Date().addingTimeInterval(10)
+    static func waitFor(_ store: SQLiteStore, _ run: String, _ status: RunStatus, or other: RunStatus? = nil) async throws {
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if try await store.run(id: run)?.status == status { return }
+            if let now = try await store.run(id: run)?.status, now == status || now == other { return }
             try await Task.sleep(for: .milliseconds(5))
         }
         Issue.record("run \(run) never became \(status.rawValue): \(try await store.run(id: run)?.json ?? "no row")")
@@ -63,7 +63,7 @@ import Testing
             let gated = try await define([WorkflowNode(id: "gate", kind: .approval(prompt: "?"), next: ["after"]),
                                           WorkflowNode(id: "after", kind: .emit(data: .null))])
             let slow = try await define([WorkflowNode(id: "w", kind: .delay(millis: 60_000))])
-            let resumable = try await define([WorkflowNode(id: "w", kind: .delay(millis: 300), next: ["x"]),
+            let resumable = try await define([WorkflowNode(id: "w", kind: .delay(millis: 3_000), next: ["x"]),
                                               WorkflowNode(id: "x", kind: .emit(data: .string("done")))], resumable: true)
             let finished = try await executor.start(RunStartRequest(workspace: "w", definitionID: quick, actor: "u"))
             let waiting = try await executor.start(RunStartRequest(workspace: "w", definitionID: gated, actor: "u", key: "k"))
@@ -72,7 +72,9 @@ import Testing
             try await Self.waitFor(store, finished.id, .ok)
             try await Self.waitFor(store, waiting.id, .awaitingApproval)
             try await Self.waitFor(store, running.id, .running)
-            try await Self.waitFor(store, resuming.id, .running)
+            try await Self.waitFor(store, resuming.id, .running, or: .ok)
+            // On a loaded machine the 3 s delay may be over before the "restart".
+            let resumedAfterRestart = try await store.run(id: resuming.id)?.status == .running
             #expect(try await store.run(id: finished.id)?.outputs == ["c": .int(1)])
             var before: [String: UInt64] = [:]
             for run in [finished, waiting, running, resuming] { before[run.id] = try await Self.checkHistory(store, run.id) }
@@ -84,7 +86,7 @@ import Testing
             store = try SQLiteStore.open(directory: directory)
             executor = Self.executor(store, group2)
             let recovered = try await executor.recover()
-            #expect(Set(recovered.map(\.id)) == [waiting.id, running.id, resuming.id])
+            #expect(Set(recovered.map(\.id)) == (resumedAfterRestart ? [waiting.id, running.id, resuming.id] : [waiting.id, running.id]))
             #expect(try await store.run(id: running.id)?.status == .interrupted)
             _ = try await executor.decide(run: waiting.id, node: "gate", approved: true, by: "u2", comment: nil)
             try await Self.waitFor(store, waiting.id, .ok)

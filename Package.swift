@@ -53,6 +53,7 @@ let package = Package(
                 "LatticeProtocol",
                 "LatticeStreams",
                 "LatticeAuth",
+                "LatticeRuns",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -180,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "LatticeServerTests",
             dependencies: [
-                "LatticeServer", "LatticeAuth", "LatticeStore", "LatticeStreams", "LatticeProtocol", "LatticeWebSocket",
+                "LatticeServer", "LatticeRuns", "LatticeCRDT", "LatticeAuth", "LatticeStore", "LatticeStreams", "LatticeProtocol", "LatticeWebSocket",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -74,11 +74,20 @@ public final class StreamHub: Sendable {
     public func append(_ stream: StreamName, data: RawJSON, key: String? = nil,
                        attachment: (any DurableAppendAttachment)? = nil) async throws(StreamAppendError) -> StreamPosition {
         let result: Result<StreamPosition, StreamAppendError> = await withCheckedContinuation { continuation in
-            onHome(stream) {
-                $0.publish(stream, data: data, key: key, attachment: attachment, origin: .server({ continuation.resume(returning: $0) }))
-            }
+            append(stream, data: data, key: key, attachment: attachment) { continuation.resume(returning: $0) }
         }
         return try result.get()
+    }
+
+    /// The same append, answered through `completion` (on the stream's home loop). Appends to
+    /// one stream made one after another from one thread are stored, and published, in that
+    /// order — what the run executor relies on to append a step's events without waiting for
+    /// each commit.
+    public func append(_ stream: StreamName, data: RawJSON, key: String? = nil, attachment: (any DurableAppendAttachment)? = nil,
+                       completion: @escaping @Sendable (Result<StreamPosition, StreamAppendError>) -> Void) {
+        onHome(stream) {
+            $0.publish(stream, data: data, key: key, attachment: attachment, origin: .server(completion))
+        }
     }
 
     // MARK: what subscribers ask (each runs on the stream's home loop)

@@ -12,12 +12,13 @@ struct HubFixture {
     let store: MemoryDurableStreamStore?
     var loops: [any EventLoop] { hub.loops }
 
-    static func make(durable: Bool = false, reducers: [StreamName.Kind: any StreamReducer] = [:],
+    static func make(durable: Bool = false, store durableStore: MemoryDurableStreamStore? = nil,
+                     reducers: [StreamName.Kind: any StreamReducer] = [:],
                      settings: HubSettings = HubSettings()) async throws -> HubFixture {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var settings = settings
         settings.reducers = reducers
-        let store = durable ? MemoryDurableStreamStore() : nil
+        let store = durableStore ?? (durable ? MemoryDurableStreamStore() : nil)
         let hub = try await StreamHub.make(group: group, settings: settings,
                                            durable: store.map { DurableStreams(store: $0, isDurableChannel: { _ in false }) })
         return HubFixture(group: group, hub: hub, store: store)

@@ -49,16 +49,21 @@ public enum CollaborationServer {
                 try channel.pipeline.syncOperations.configureWebSocketServerPipeline(
                     configuration: configuration,
                     requestTimeout: settings.requestTimeout,
-                    shouldUpgrade: { head, channel in upgrade.decide(head, channel: channel) },
+                    shouldUpgrade: { head, channel in
+                        upgrade.decide(head, channel: channel).map { decision in
+                            if case .accept = decision { registry.markUpgrading(channel) }
+                            return decision
+                        }
+                    },
                     initializer: { channel, accepted, context in
                         guard let principal = context as? Principal else {
                             throw ChannelError.inappropriateOperationForState
                         }
-                        registry.markWebSocket(channel)
                         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: waterMark)
                         try channel.pipeline.syncOperations.addHandler(
                             SessionHandler(hub: hub, sessionLoops: sessionLoops, access: access, subprotocol: accepted.subprotocol, principal: principal,
                                            rateLimits: rateLimits))
+                        registry.markWebSocket(channel)
                     },
                     httpHandlers: [HTTPRequestHandler(routes: routes)]
                 )

@@ -19,11 +19,12 @@ public enum EchoServer {
                         if let origin = head.headers.first(name: "Origin"), !origins.allows(origin, host: head.headers.first(name: "Host")) {
                             return channel.eventLoop.makeSucceededFuture(.reject(.init(status: .forbidden, reason: OriginPolicy.refusal(origin))))
                         }
+                        registry.markUpgrading(channel)
                         return channel.eventLoop.makeSucceededFuture(.accept(context: nil))
                     },
                     initializer: { channel, _, _ in
-                        registry.markWebSocket(channel)
                         try channel.pipeline.syncOperations.addHandler(EchoHandler())
+                        registry.markWebSocket(channel)
                     },
                     httpHandlers: [HTTPRequestHandler(routes: routes)]
                 )

@@ -129,6 +129,10 @@ public final class MemoryRunStore: RunStore, Sendable {
         }
     }
 
+    public func runWorkspaces() async throws(RunStoreError) -> [String: String] {
+        state.withLock { state in state.runs.mapValues(\.header.workspace) }
+    }
+
     /// `prefix` + 16 hex digits (the SQLite store uses the CSPRNG; ids in memory need only be unique).
     private static func makeID(prefix: String) -> String {
         let hex = String(UInt64.random(in: .min ... .max), radix: 16)

@@ -69,6 +69,11 @@ public final class RunExecutor: Sendable {
     /// Creates a run (`queued`) and starts it as soon as a slot is free. Returns its row once
     /// `run.created` is committed; with a key already used in the workspace, the run of that key.
     public func start(_ request: RunStartRequest) async throws(RunCommandError) -> RunRecord {
+        try await begin(request).record
+    }
+
+    /// `start`, saying whether the run is new (false: an earlier start with the same key made it).
+    public func begin(_ request: RunStartRequest) async throws(RunCommandError) -> (record: RunRecord, isNew: Bool) {
         guard case .object = request.inputs else { throw .badInputs("inputs must be a JSON object") }
         let size = request.inputs.json.utf8.count
         guard size <= limits.maxInputBytes else {
@@ -87,11 +92,12 @@ public final class RunExecutor: Sendable {
         do { reservation = try await store.reserve(header, at: clock()) } catch { throw Self.storeError(error) }
         switch reservation {
         case .existing(let record):
-            return record
+            return (record, false)
         case .reserved(let record):
-            return try await submit { executor in
+            let created = try await submit { executor in
                 executor.create(record, definition: stored.definition)
             }
+            return (created, true)
         }
     }
 

@@ -101,4 +101,7 @@ public protocol RunStore: Sendable {
     func runs(_ query: RunQuery) async throws(RunStoreError) -> [RunRecord]
     /// Every run whose status is not terminal, oldest first (start-up reconciliation, queue).
     func activeRuns() async throws(RunStoreError) -> [RunRecord]
+    /// The workspace of every run, by run id (the server's access check of `run/{id}` streams
+    /// needs it without waiting on the store; loaded once at start-up).
+    func runWorkspaces() async throws(RunStoreError) -> [String: String]
 }

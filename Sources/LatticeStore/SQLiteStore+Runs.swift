@@ -130,6 +130,15 @@ extension SQLiteStore: RunStore {
         }
     }
 
+    public func runWorkspaces() async throws(RunStoreError) -> [String: String] {
+        try await runRead { db in
+            var table: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, workspace FROM runs")
+            while let row = try rows.next() { table[row["id"]] = row["workspace"] }
+            return table
+        }
+    }
+
     // MARK: Rows
 
     /// The run's row as `record` says, inserted or replaced (a `RunRowWrite`, inside the

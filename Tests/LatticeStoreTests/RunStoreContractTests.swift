@@ -192,6 +192,10 @@ func withRunStore<T>(_ kind: RunStoreKind, _ body: (RunStoreFixture) async throw
             let active = try await fixture.runs.activeRuns()
             #expect(active.map(\.id) == ["run_f", "run_d", "run_b", "run_a"])
             #expect(active.allSatisfy { !$0.status.isTerminal })
+            let workspaces = try await fixture.runs.runWorkspaces()
+            #expect(workspaces == Dictionary(uniqueKeysWithValues: changes.enumerated().map { index, change in
+                (change.0, index % 2 == 0 ? "ws" : "other")
+            }), "every run, finished or not, with its workspace")
         }
     }
 }

@@ -39,12 +39,25 @@ public enum CollaborationServer {
             try? await group.shutdownGracefully()
             throw error
         }
+        // Runs recover before the server accepts anyone: a monitor never sees a run that is
+        // about to be reconciled.
+        let runs: RunService?
+        do {
+            if let store = services.runs {
+                runs = try await RunService.start(store: store, hub: hub, resources: access.resources, limits: services.runLimits)
+            } else {
+                runs = nil
+            }
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
         let rateLimits = settings.rateLimits
         let origins = OriginPolicy(allowedOrigins: settings.allowedOrigins, sameOriginOnly: settings.sameOriginOnly)
         let upgrade = UpgradeAuthentication(webSocketPath: webSocketPath, access: access, origins: origins)
-        let routes = HTTPRouteTable.serve(files: files, webSocketPath: webSocketPath, services: services, hub: hub, origins: origins)
+        let routes = HTTPRouteTable.serve(files: files, webSocketPath: webSocketPath, services: services, hub: hub, runs: runs, origins: origins)
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(low: hubSettings.lowWaterMark, high: hubSettings.highWaterMark)
-        let server = try await ServerBinding.bind(settings: settings, group: group, hub: hub) { [configuration] channel, registry in
+        let server = try await ServerBinding.bind(settings: settings, group: group, hub: hub, runs: runs) { [configuration] channel, registry in
             channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.configureWebSocketServerPipeline(
                     configuration: configuration,

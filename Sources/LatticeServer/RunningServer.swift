@@ -11,14 +11,17 @@ public final class RunningServer: Service {
     let shutdownTimeout: TimeAmount
     /// The hub of `lattice serve` (nil for `lattice echo`): what publishes as the server.
     public let hub: StreamHub?
+    /// The run executor of `lattice serve` (nil when it runs no workflows).
+    public let runs: RunService?
 
     init(group: MultiThreadedEventLoopGroup, listener: any Channel, registry: ConnectionRegistry, shutdownTimeout: TimeAmount,
-         hub: StreamHub? = nil) {
+         hub: StreamHub? = nil, runs: RunService? = nil) {
         self.group = group
         self.listener = listener
         self.registry = registry
         self.shutdownTimeout = shutdownTimeout
         self.hub = hub
+        self.runs = runs
     }
 
     /// The port actually bound (useful with port 0).
@@ -52,6 +55,7 @@ enum ServerBinding {
         settings: ServerSettings,
         group existing: MultiThreadedEventLoopGroup? = nil,
         hub: StreamHub? = nil,
+        runs: RunService? = nil,
         childInitializer: @escaping @Sendable (any Channel, ConnectionRegistry) -> EventLoopFuture<Void>
     ) async throws -> RunningServer {
         let group = existing ?? MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
@@ -74,7 +78,7 @@ enum ServerBinding {
             }
         do {
             let listener = try await bootstrap.bind(host: settings.host, port: settings.port).get()
-            return RunningServer(group: group, listener: listener, registry: registry, shutdownTimeout: settings.shutdownTimeout, hub: hub)
+            return RunningServer(group: group, listener: listener, registry: registry, shutdownTimeout: settings.shutdownTimeout, hub: hub, runs: runs)
         } catch {
             try? await group.shutdownGracefully()
             throw error

@@ -1,4 +1,5 @@
 public import LatticeAuth
+public import LatticeRuns
 public import LatticeStreams
 
 /// The stateful pieces `lattice serve` wires into the HTTP routes and the hub: the identity side
@@ -15,6 +16,10 @@ public struct ServerServices: Sendable {
     /// Marks a channel coalescing or not (persisted, with its activity; a channel is durable or
     /// coalescing, not both).
     public var setChannelCoalescing: @Sendable (_ workspace: String, _ channel: String, _ coalescing: Bool, _ actor: ActivityActor) async throws -> Void
+    /// Where definitions and runs are stored; nil: the server runs no workflows (its run
+    /// routes answer 404). Its run rows must be written by `streams`' appends (`RunRowWrite`).
+    public var runs: (any RunStore)? = nil
+    public var runLimits = RunLimits()
 
     public init(access: AccessControl, streams: any DurableStreamStore,
                 isDurableChannel: @escaping @Sendable (String) -> Bool,

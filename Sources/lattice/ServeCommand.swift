@@ -90,12 +90,13 @@ struct ServeCommand: AsyncParsableCommand {
         let interval = try flagOrEnvironment(retentionInterval, "LATTICE_RETENTION_INTERVAL") ?? 60
         guard interval > 0, interval.isFinite else { throw ValidationError("the retention interval must be a positive number of seconds") }
         let database = try store.open(retention: rules, retentionInterval: .milliseconds(Int64(interval * 1000)))
-        let services = ServerServices(
+        var services = ServerServices(
             access: AccessControl(store: database), streams: database,
             isDurableChannel: { database.isDurableChannel($0) },
             setChannelDurable: { try await database.setChannelDurable(workspaceID: $0, channel: $1, $2, by: $3) },
             isCoalescingChannel: { database.isCoalescingChannel($0) },
             setChannelCoalescing: { try await database.setChannelCoalescing(workspaceID: $0, channel: $1, $2, by: $3) })
+        services.runs = database
         let server: RunningServer
         do {
             server = try await CollaborationServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)

@@ -9,6 +9,8 @@ struct APICall: Sendable {
     let services: ServerServices
     let request: HTTPRequest
     var hub: StreamHub? = nil
+    /// The run executor and its store (nil on a server that runs no workflows).
+    var runs: RunService? = nil
     /// The path's parameters (`{workspace}` and the like).
     var parameters: [String: String] = [:]
     let now = Date()

@@ -5,6 +5,7 @@ import NIOHTTP1
 struct APIRoutes: Sendable {
     let services: ServerServices
     let hub: StreamHub?
+    let runs: RunService?
 
     var routes: [HTTPRoute] {
         [
@@ -43,6 +44,30 @@ struct APIRoutes: Sendable {
             signedIn(.PUT, "/api/workspaces/{workspace}/channels/{channel}") { call, p in
                 try await call.setChannel(call.parameter("workspace"), call.parameter("channel"), p)
             },
+            signedIn(.GET, "/api/workspaces/{workspace}/definitions") { call, p in
+                try await call.listDefinitions(call.parameter("workspace"), p)
+            },
+            signedIn(.POST, "/api/workspaces/{workspace}/definitions") { call, p in
+                try await call.createDefinition(call.parameter("workspace"), p)
+            },
+            signedIn(.POST, "/api/workspaces/{workspace}/definitions/validate") { call, p in
+                try await call.validateDefinition(call.parameter("workspace"), p)
+            },
+            signedIn(.GET, "/api/definitions/{definition}") { call, p in try await call.getDefinition(call.parameter("definition"), p) },
+            signedIn(.PUT, "/api/definitions/{definition}") { call, p in try await call.updateDefinition(call.parameter("definition"), p) },
+            signedIn(.DELETE, "/api/definitions/{definition}") { call, p in try await call.deleteDefinition(call.parameter("definition"), p) },
+            signedIn(.GET, "/api/definitions/{definition}/versions") { call, p in
+                try await call.definitionVersions(call.parameter("definition"), p)
+            },
+            signedIn(.GET, "/api/definitions/{definition}/export") { call, p in
+                try await call.exportDefinition(call.parameter("definition"), p)
+            },
+            signedIn(.GET, "/api/workspaces/{workspace}/runs") { call, p in try await call.listRuns(call.parameter("workspace"), p) },
+            signedIn(.POST, "/api/workspaces/{workspace}/runs") { call, p in try await call.startRun(call.parameter("workspace"), p) },
+            signedIn(.GET, "/api/runs/{run}") { call, p in try await call.getRun(call.parameter("run"), p) },
+            signedIn(.POST, "/api/runs/{run}/cancel") { call, p in try await call.cancelRun(call.parameter("run"), p) },
+            signedIn(.POST, "/api/runs/{run}/approve") { call, p in try await call.decideRun(call.parameter("run"), p) },
+            signedIn(.GET, "/api/runs/{run}/events") { call, p in try await call.runEvents(call.parameter("run"), p) },
             signedIn(.GET, "/api/tokens") { call, p in try await call.listTokens(p) },
             signedIn(.POST, "/api/tokens") { call, p in try await call.createToken(p) },
             signedIn(.DELETE, "/api/tokens/{token}") { call, p in try await call.revokeToken(call.parameter("token"), p) },
@@ -60,16 +85,17 @@ struct APIRoutes: Sendable {
     }
 
     private func call(_ route: HTTPRouteRequest) -> APICall {
-        APICall(services: services, request: route.request, hub: hub, parameters: route.parameters)
+        APICall(services: services, request: route.request, hub: hub, runs: runs, parameters: route.parameters)
     }
 
     /// A route for callers with a valid credential (401 otherwise, from `HTTPRouteGuard`).
     private func signedIn(_ method: HTTPMethod, _ pattern: String,
                           _ answer: @escaping @Sendable (APICall, Principal) async throws -> HTTPResponse) -> HTTPRoute {
-        let services = self.services, hub = self.hub
+        let services = self.services, hub = self.hub, runs = self.runs
         return .task(HTTPRoutePattern(pattern), .only([method]), access: .signedIn) { route in
             guard let principal = route.principal else { throw APIError.unauthorized() }
-            return try await answer(APICall(services: services, request: route.request, hub: hub, parameters: route.parameters), principal)
+            return try await answer(APICall(services: services, request: route.request, hub: hub, runs: runs, parameters: route.parameters),
+                                    principal)
         }
     }
 }

@@ -65,8 +65,9 @@ struct HTTPResponse: Sendable {
         var headers: HTTPHeaders = [:]
         if let allow = error.allow { headers.add(name: "Allow", value: allow) }
         if error.status == .unauthorized { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"lattice\"") }
-        return .json(error.status, .object([("error", .object([("code", .string(error.code)), ("message", .string(error.message))]))]),
-                     headers: headers)
+        var fields: [(String, JSONValue)] = [("code", .string(error.code)), ("message", .string(error.message))]
+        if let details = error.details { fields.append(("errors", details)) }
+        return .json(error.status, .object([("error", .object(fields))]), headers: headers)
     }
 }
 
@@ -78,6 +79,9 @@ struct APIError: Error, Sendable, Equatable {
     var message: String
     /// For 405: the methods the path takes.
     var allow: String?
+    /// Every problem, when there are several (an invalid definition's errors, each with its
+    /// code, node and path): `error.errors`.
+    var details: JSONValue? = nil
 
     static func unauthorized(_ m: String = "a valid token is required") -> APIError { .init(status: .unauthorized, code: "unauthorized", message: m) }
     static func forbidden(_ m: String) -> APIError { .init(status: .forbidden, code: "forbidden", message: m) }
@@ -85,6 +89,9 @@ struct APIError: Error, Sendable, Equatable {
     static func badRequest(_ m: String) -> APIError { .init(status: .badRequest, code: "bad_request", message: m) }
     static func conflict(_ m: String) -> APIError { .init(status: .conflict, code: "conflict", message: m) }
     static func payloadTooLarge(_ m: String) -> APIError { .init(status: .payloadTooLarge, code: "payload_too_large", message: m) }
+    static func unprocessable(_ m: String, details: JSONValue? = nil) -> APIError {
+        .init(status: .unprocessableEntity, code: "invalid", message: m, details: details)
+    }
     static func internalError(_ m: String) -> APIError { .init(status: .internalServerError, code: "internal", message: m) }
     static func methodNotAllowed(_ method: HTTPMethod, allow: [HTTPMethod]) -> APIError {
         .init(status: .methodNotAllowed, code: "method_not_allowed", message: "method \(method) is not allowed here",

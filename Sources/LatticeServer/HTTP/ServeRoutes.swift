@@ -6,7 +6,7 @@ extension HTTPRouteTable {
     /// browser sign-in, `/ws` without an upgrade (426), the REST API under `/api/` and the web
     /// app's files (docs/api.md).
     static func serve(files: StaticFiles, webSocketPath: String, services: ServerServices, hub: StreamHub?,
-                      origins: OriginPolicy) -> HTTPRouteTable {
+                      runs: RunService? = nil, origins: OriginPolicy) -> HTTPRouteTable {
         let getOrHead = HTTPRoute.Methods.only([.GET, .HEAD])
         let routes: [HTTPRoute] = [
             .onLoop(HTTPRoutePattern("/healthz"), getOrHead) { _ in .json(.ok, .object([("status", .string("ok"))])) },
@@ -28,7 +28,7 @@ extension HTTPRouteTable {
                 .text(.upgradeRequired, "this endpoint speaks WebSocket; send an upgrade request",
                       headers: ["Upgrade": "websocket", "Sec-WebSocket-Version": "13"])
             },
-        ] + APIRoutes(services: services, hub: hub).routes + [
+        ] + APIRoutes(services: services, hub: hub, runs: runs).routes + [
             .onLoop(.staticFile(in: files), getOrHead) { request in
                 guard let file = files.file(for: request.path) else { return .error(.notFound("not found: \(request.path)")) }
                 return HTTPResponse(status: .ok, headers: ["Content-Type": file.contentType, "Cache-Control": "no-cache"], body: file.body)

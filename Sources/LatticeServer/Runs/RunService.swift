@@ -1,0 +1,60 @@
+import Foundation
+public import LatticeRuns
+import LatticeProtocol
+import NIOCore
+
+/// Runs as a part of `lattice serve`: the executor on one of the hub's loops, its events on
+/// `run/{id}` through the hub, and every run known to the access check (`ResourceDirectory`)
+/// so its monitors are checked against its workspace. REST and lattice.v1 requests both come
+/// here (docs/runs.md).
+public final class RunService: Sendable {
+    public let store: any RunStore
+    public let executor: RunExecutor
+    /// The bot workers connected to this server and the tasks leased to them.
+    public let workers: WorkerDispatcher
+    let resources: ResourceDirectory
+
+    init(store: any RunStore, executor: RunExecutor, workers: WorkerDispatcher, resources: ResourceDirectory) {
+        self.store = store
+        self.executor = executor
+        self.workers = workers
+        self.resources = resources
+    }
+
+    /// Wall-clock milliseconds: what run rows and events record.
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Loads the run directory, then reconciles what was active when the server last stopped
+    /// (docs/runs.md, "Start-up"), before the server accepts a connection.
+    static func start(store: any RunStore, hub: StreamHub, resources: ResourceDirectory, limits: RunLimits,
+                      leaseMillis: Int64 = 30_000) async throws -> RunService {
+        for (run, workspace) in try await store.runWorkspaces() {
+            resources.register(.run, id: run, workspace: workspace)
+        }
+        let loop = hub.loops[0]
+        // Lease ids differ from one server start to the next: a worker's report about a lease of
+        // an earlier start can never name a new one.
+        let prefix = "l_\(String(UInt32.random(in: .min ... .max), radix: 36))_"
+        let workers = WorkerDispatcher(loop: loop, resources: resources, leaseMillis: leaseMillis, leasePrefix: prefix,
+                                       clock: { RunService.now() })
+        let executor = RunExecutor(store: store, log: HubRunEventLog(hub: hub), tasks: workers, loop: loop,
+                                   limits: limits, clock: { RunService.now() })
+        workers.attach(executor)
+        let service = RunService(store: store, executor: executor, workers: workers, resources: resources)
+        _ = try await executor.recover()
+        return service
+    }
+
+    /// Starts a run (idempotent by `request.key`); the run is known to the access check before
+    /// anyone learns its id.
+    public func start(_ request: RunStartRequest) async throws(RunCommandError) -> (record: RunRecord, isNew: Bool) {
+        let started = try await executor.begin(request)
+        resources.register(.run, id: started.record.id, workspace: started.record.header.workspace)
+        return started
+    }
+
+    /// The workspace of a run, nil when there is no such run.
+    public func workspace(ofRun id: String) -> String? {
+        resources.workspace(of: .run, id: id)
+    }
+}

@@ -104,6 +104,7 @@ let package = Package(
                 "LatticeCRDT",
                 "LatticeAuth",
                 "LatticeStore",
+                "LatticeRuns",
                 "LatticeTraces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),

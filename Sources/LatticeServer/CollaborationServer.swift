@@ -44,7 +44,8 @@ public enum CollaborationServer {
         let runs: RunService?
         do {
             if let store = services.runs {
-                runs = try await RunService.start(store: store, hub: hub, resources: access.resources, limits: services.runLimits)
+                runs = try await RunService.start(store: store, hub: hub, resources: access.resources, limits: services.runLimits,
+                                                  leaseMillis: services.taskLeaseMillis)
             } else {
                 runs = nil
             }

@@ -20,6 +20,8 @@ public struct ServerServices: Sendable {
     /// routes answer 404). Its run rows must be written by `streams`' appends (`RunRowWrite`).
     public var runs: (any RunStore)? = nil
     public var runLimits = RunLimits()
+    /// How long a bot worker holds a task without a heartbeat.
+    public var taskLeaseMillis: Int64 = 30_000
 
     public init(access: AccessControl, streams: any DurableStreamStore,
                 isDurableChannel: @escaping @Sendable (String) -> Bool,

@@ -1,6 +1,7 @@
 import NIOCore
 import ArgumentParser
 import Foundation
+import LatticeRuns
 import LatticeServer
 import LatticeStore
 import ServiceLifecycle
@@ -45,6 +46,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Seconds a stream nobody uses stays loaded in memory (env LATTICE_STREAM_IDLE_TIMEOUT, default 60; an ephemeral channel stays at least until its history has aged out).")
     var streamIdleTimeout: Double?
+
+    @Option(help: "Runs running at once on this server; more wait queued, in order (env LATTICE_MAX_RUNS, default 64).")
+    var maxRuns: Int?
+
+    @Option(help: "Runs running at once per workspace (env LATTICE_MAX_RUNS_PER_WORKSPACE, default 16).")
+    var maxRunsPerWorkspace: Int?
+
+    @Option(help: "Largest run inputs, in bytes of JSON (env LATTICE_MAX_RUN_INPUT_BYTES, default 65536).")
+    var maxRunInputBytes: Int?
+
+    @Option(help: "Seconds a bot worker holds a task without a heartbeat before it is taken back (env LATTICE_TASK_LEASE, default 30).")
+    var taskLease: Double?
 
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
@@ -97,6 +110,10 @@ struct ServeCommand: AsyncParsableCommand {
             isCoalescingChannel: { database.isCoalescingChannel($0) },
             setChannelCoalescing: { try await database.setChannelCoalescing(workspaceID: $0, channel: $1, $2, by: $3) })
         services.runs = database
+        services.runLimits = try runLimits()
+        let lease = try flagOrEnvironment(taskLease, "LATTICE_TASK_LEASE") ?? 30
+        guard lease >= 0.1, lease <= 86_400 else { throw ValidationError("the task lease must be from 0.1 to 86400 seconds") }
+        services.taskLeaseMillis = Int64(lease * 1000)
         let server: RunningServer
         do {
             server = try await CollaborationServer.start(settings: settings, webRoot: haveWeb ? root : nil, services: services)
@@ -106,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let base = "http://\(server.host):\(server.port)"
         // Before the listening line: scripts and tests read the first-start token from it.
-        if let lines = try await Bootstrap.bootstrapIfEmpty(store: database, baseURL: base) {
+        if let lines = try await Bootstrap.bootstrapIfEmpty(store: database, runs: database, baseURL: base) {
             announce(lines)
         }
         // Changes made outside this process (and token expiry) reach live sessions too: from
@@ -125,6 +142,26 @@ struct ServeCommand: AsyncParsableCommand {
         }
         try await ServiceGroup.lattice(services: group).run()
         announce("lattice serve stopped")
+    }
+}
+
+extension ServeCommand {
+    /// The executor's limits from the flags and the environment (docs/runs.md, "Limits").
+    func runLimits() throws -> RunLimits {
+        var limits = RunLimits()
+        if let value = try flagOrEnvironment(maxRuns, "LATTICE_MAX_RUNS") {
+            guard value >= 1 else { throw ValidationError("--max-runs must be at least 1") }
+            limits.maxRunning = value
+        }
+        if let value = try flagOrEnvironment(maxRunsPerWorkspace, "LATTICE_MAX_RUNS_PER_WORKSPACE") {
+            guard value >= 1 else { throw ValidationError("--max-runs-per-workspace must be at least 1") }
+            limits.maxRunningPerWorkspace = value
+        }
+        if let value = try flagOrEnvironment(maxRunInputBytes, "LATTICE_MAX_RUN_INPUT_BYTES") {
+            guard value >= 2 else { throw ValidationError("--max-run-input-bytes must be at least 2") }
+            limits.maxInputBytes = value
+        }
+        return limits
     }
 }
 

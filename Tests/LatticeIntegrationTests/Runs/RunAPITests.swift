@@ -163,6 +163,22 @@ struct RunAPITests {
         for socket in [monitor, late, outsiderSocket] { await socket.close() }
     }
 
+    @Test("the first start seeds the demo workspace with example definitions; the parallel one runs to ok with both branches joined")
+    func demoDefinitions() async throws {
+        let t = try APITestSupport()
+        let admin = try t.admin
+        let listed = try t.call("GET", "/api/workspaces/demo/definitions", token: admin)
+        let names = Set((listed.json["definitions"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String })
+        #expect(names.isSuperset(of: ["Greet and approve", "Count words with a bot", "Parallel branches"]), "\(listed)")
+        let parallel = try #require((listed.json["definitions"] as? [[String: Any]])?.first { $0["name"] as? String == "Parallel branches" }?["id"] as? String)
+        let started = run(try t.call("POST", "/api/workspaces/demo/runs", token: admin, json: ["definition": parallel]))
+        let id = try #require(started["id"] as? String)
+        let done = try await waitFor(t, run: id, token: admin) { ($0["finishedAt"] as? Int) != nil }
+        #expect(done["status"] as? String == "ok", "\(done)")
+        let output = (done["outputs"] as? [String: Any])?["join"] as? [String: Any]
+        #expect((output?["right"] as? [String: Any])?["side"] as? String == "right" && output?["started"] as? Bool == true, "\(done)")
+    }
+
     @Test("cancel during a delay and during an approval ends the run cancelled at once; cancelling twice is answered plainly; the list filters by status")
     func cancellation() async throws {
         let t = try APITestSupport()

@@ -625,7 +625,7 @@ public actor LatticeSession {
                 sub.continuation.yield(.failed(.server(code: ended.code, message: ended.message, stream: stream)))
                 sub.continuation.finish()
             }
-        case .snapshot, .unknown:
+        case .snapshot, .taskAssign, .taskCancel, .unknown:
             break
         }
     }

@@ -3,6 +3,10 @@ import NIOCore
 /// The top-level fields a request may use.
 enum RequestField: CaseIterable {
     case id, type, stream, since, snapshot, data, key, state
+    // runs (ClientRequest+Runs.swift)
+    case workspace, definition, version, inputs, run, reason, node, approved, comment
+    // workers (ClientRequest+Workers.swift)
+    case capabilities, concurrency, lease, output, error, retryable
 
     var name: String {
         switch self {
@@ -14,6 +18,21 @@ enum RequestField: CaseIterable {
         case .data: "data"
         case .key: "key"
         case .state: "state"
+        case .workspace: "workspace"
+        case .definition: "definition"
+        case .version: "version"
+        case .inputs: "inputs"
+        case .run: "run"
+        case .reason: "reason"
+        case .node: "node"
+        case .approved: "approved"
+        case .comment: "comment"
+        case .capabilities: "capabilities"
+        case .concurrency: "concurrency"
+        case .lease: "lease"
+        case .output: "output"
+        case .error: "error"
+        case .retryable: "retryable"
         }
     }
 }
@@ -34,7 +53,30 @@ struct RequestSlot {
 }
 
 struct RequestSlots {
-    var id = RequestSlot(), type = RequestSlot(), stream = RequestSlot(), since = RequestSlot(), snapshot = RequestSlot(), data = RequestSlot(), key = RequestSlot(), state = RequestSlot()
+    // One stored slot per field (no array: decoding a request allocates nothing for its fields).
+    var id = RequestSlot()
+    var type = RequestSlot()
+    var stream = RequestSlot()
+    var since = RequestSlot()
+    var snapshot = RequestSlot()
+    var data = RequestSlot()
+    var key = RequestSlot()
+    var state = RequestSlot()
+    var workspace = RequestSlot()
+    var definition = RequestSlot()
+    var version = RequestSlot()
+    var inputs = RequestSlot()
+    var run = RequestSlot()
+    var reason = RequestSlot()
+    var node = RequestSlot()
+    var approved = RequestSlot()
+    var comment = RequestSlot()
+    var capabilities = RequestSlot()
+    var concurrency = RequestSlot()
+    var lease = RequestSlot()
+    var output = RequestSlot()
+    var error = RequestSlot()
+    var retryable = RequestSlot()
 
     subscript(field: RequestField) -> RequestSlot {
         get {
@@ -47,6 +89,21 @@ struct RequestSlots {
             case .data: data
             case .key: key
             case .state: state
+            case .workspace: workspace
+            case .definition: definition
+            case .version: version
+            case .inputs: inputs
+            case .run: run
+            case .reason: reason
+            case .node: node
+            case .approved: approved
+            case .comment: comment
+            case .capabilities: capabilities
+            case .concurrency: concurrency
+            case .lease: lease
+            case .output: output
+            case .error: error
+            case .retryable: retryable
             }
         }
         set {
@@ -59,6 +116,21 @@ struct RequestSlots {
             case .data: data = newValue
             case .key: key = newValue
             case .state: state = newValue
+            case .workspace: workspace = newValue
+            case .definition: definition = newValue
+            case .version: version = newValue
+            case .inputs: inputs = newValue
+            case .run: run = newValue
+            case .reason: reason = newValue
+            case .node: node = newValue
+            case .approved: approved = newValue
+            case .comment: comment = newValue
+            case .capabilities: capabilities = newValue
+            case .concurrency: concurrency = newValue
+            case .lease: lease = newValue
+            case .output: output = newValue
+            case .error: error = newValue
+            case .retryable: retryable = newValue
             }
         }
     }
@@ -99,11 +171,25 @@ struct RequestDecoder {
         }
         switch key.count {
         case 2: return matches(raw, key, "id") ? .id : nil
-        case 3: return matches(raw, key, "key") ? .key : nil
-        case 4: return matches(raw, key, "type") ? .type : matches(raw, key, "data") ? .data : nil
-        case 5: return matches(raw, key, "since") ? .since : matches(raw, key, "state") ? .state : nil
-        case 6: return matches(raw, key, "stream") ? .stream : nil
-        case 8: return matches(raw, key, "snapshot") ? .snapshot : nil
+        case 3: return matches(raw, key, "key") ? .key : matches(raw, key, "run") ? .run : nil
+        case 4:
+            return matches(raw, key, "type") ? .type : matches(raw, key, "data") ? .data : matches(raw, key, "node") ? .node : nil
+        case 5:
+            if matches(raw, key, "since") { return .since }
+            if matches(raw, key, "state") { return .state }
+            if matches(raw, key, "lease") { return .lease }
+            return matches(raw, key, "error") ? .error : nil
+        case 6:
+            if matches(raw, key, "stream") { return .stream }
+            if matches(raw, key, "inputs") { return .inputs }
+            if matches(raw, key, "reason") { return .reason }
+            return matches(raw, key, "output") ? .output : nil
+        case 7: return matches(raw, key, "version") ? .version : matches(raw, key, "comment") ? .comment : nil
+        case 8: return matches(raw, key, "snapshot") ? .snapshot : matches(raw, key, "approved") ? .approved : nil
+        case 9: return matches(raw, key, "workspace") ? .workspace : matches(raw, key, "retryable") ? .retryable : nil
+        case 10: return matches(raw, key, "definition") ? .definition : nil
+        case 11: return matches(raw, key, "concurrency") ? .concurrency : nil
+        case 12: return matches(raw, key, "capabilities") ? .capabilities : nil
         default: return nil
         }
     }
@@ -200,8 +286,9 @@ struct RequestDecoder {
         case "presence.set": return decodePresenceSet()
         case "unsubscribe": return decodeUnsubscribe()
         default:
-            let shown = type.count > 64 ? String(type.prefix(64)) + "…" : type
-            return fail(.unknownType, "unknown request type '\(shown)' (expected subscribe, unsubscribe, publish, presence.set or ping)")
+            // Run and worker requests are rare next to the stream requests: no fast path.
+            if let type = RunWorkerRequestType(rawValue: type) { return decode(type) }
+            return .failure(.unknownType(type, id: id))
         }
     }
 
@@ -228,6 +315,30 @@ struct RequestDecoder {
         case .failure(var error):
             error.id = id
             return error
+        }
+    }
+}
+
+/// The `type`s of the run and worker families (ClientRequest+Runs.swift, +Workers.swift).
+enum RunWorkerRequestType: String, CaseIterable {
+    case runStart = "run.start", runCancel = "run.cancel", runApprove = "run.approve"
+    case workerRegister = "worker.register", taskProgress = "task.progress", taskComplete = "task.complete", taskFail = "task.fail"
+}
+
+extension RequestDecoder {
+    mutating func decode(_ type: RunWorkerRequestType) -> Result<ClientRequest, ProtocolError> {
+        do throws(ProtocolError) {
+            switch type {
+            case .runStart: return .success(.runStart(try decodeRunStart()))
+            case .runCancel: return .success(.runCancel(try decodeRunCancel()))
+            case .runApprove: return .success(.runApprove(try decodeRunApprove()))
+            case .workerRegister: return .success(.workerRegister(try decodeWorkerRegister()))
+            case .taskProgress: return .success(.taskProgress(try decodeTaskProgress()))
+            case .taskComplete: return .success(.taskComplete(try decodeTaskComplete()))
+            case .taskFail: return .success(.taskFail(try decodeTaskFail()))
+            }
+        } catch {
+            return .failure(error)
         }
     }
 }

@@ -9,14 +9,21 @@ public enum ProtocolVersion {
 ///
 /// The enum and the top-level dispatch live here; each family of requests has its own file
 /// (its value types, its decoding and the fields it encodes): ClientRequest+Subscribe.swift,
-/// +Publish, +Presence, +Ping. A new family (run, document, worker requests) is a new file, a
-/// case here, its `type` in `RequestDecoder.decode()` and its fields in `RequestField`.
+/// +Publish, +Presence, +Ping, +Runs, +Workers. A new family (document requests) is a new file,
+/// a case here, its `type` in `RequestDecoder.decode()` and its fields in `RequestField`.
 public enum ClientRequest: Sendable, Hashable {
     case subscribe(Subscribe)
     case unsubscribe(Unsubscribe)
     case publish(Publish)
     case presenceSet(PresenceSet)
     case ping(Ping)
+    case runStart(RunStart)
+    case runCancel(RunCancel)
+    case runApprove(RunApprove)
+    case workerRegister(WorkerRegister)
+    case taskProgress(TaskProgress)
+    case taskComplete(TaskComplete)
+    case taskFail(TaskFail)
 
     /// The request's `id`, if it has one.
     public var id: RequestID? {
@@ -26,6 +33,13 @@ public enum ClientRequest: Sendable, Hashable {
         case .publish(let r): r.id
         case .presenceSet(let r): r.id
         case .ping(let r): r.id
+        case .runStart(let r): r.id
+        case .runCancel(let r): r.id
+        case .runApprove(let r): r.id
+        case .workerRegister(let r): r.id
+        case .taskProgress(let r): r.id
+        case .taskComplete(let r): r.id
+        case .taskFail(let r): r.id
         }
     }
 
@@ -37,17 +51,24 @@ public enum ClientRequest: Sendable, Hashable {
         case .publish(var r): r.id = id; return .publish(r)
         case .presenceSet(var r): r.id = id; return .presenceSet(r)
         case .ping(var r): r.id = id; return .ping(r)
+        case .runStart(var r): r.id = id; return .runStart(r)
+        case .runCancel(var r): r.id = id; return .runCancel(r)
+        case .runApprove(var r): r.id = id; return .runApprove(r)
+        case .workerRegister(var r): r.id = id; return .workerRegister(r)
+        case .taskProgress(var r): r.id = id; return .taskProgress(r)
+        case .taskComplete(var r): r.id = id; return .taskComplete(r)
+        case .taskFail(var r): r.id = id; return .taskFail(r)
         }
     }
 
-    /// The stream the request is about (all but `ping`).
+    /// The stream the request is about (the stream families only).
     public var stream: StreamName? {
         switch self {
         case .subscribe(let r): r.stream
         case .unsubscribe(let r): r.stream
         case .publish(let r): r.stream
         case .presenceSet(let r): r.stream
-        case .ping: nil
+        case .ping, .runStart, .runCancel, .runApprove, .workerRegister, .taskProgress, .taskComplete, .taskFail: nil
         }
     }
 
@@ -59,6 +80,13 @@ public enum ClientRequest: Sendable, Hashable {
         case .publish: "publish"
         case .presenceSet: "presence.set"
         case .ping: "ping"
+        case .runStart: "run.start"
+        case .runCancel: "run.cancel"
+        case .runApprove: "run.approve"
+        case .workerRegister: "worker.register"
+        case .taskProgress: "task.progress"
+        case .taskComplete: "task.complete"
+        case .taskFail: "task.fail"
         }
     }
 }
@@ -105,6 +133,13 @@ extension ClientRequest {
         case .subscribe(let r): r.encodeFields(into: &buffer)
         case .publish(let r): r.encodeFields(into: &buffer)
         case .presenceSet(let r): r.encodeFields(into: &buffer)
+        case .runStart(let r): r.encodeFields(into: &buffer)
+        case .runCancel(let r): r.encodeFields(into: &buffer)
+        case .runApprove(let r): r.encodeFields(into: &buffer)
+        case .workerRegister(let r): r.encodeFields(into: &buffer)
+        case .taskProgress(let r): r.encodeFields(into: &buffer)
+        case .taskComplete(let r): r.encodeFields(into: &buffer)
+        case .taskFail(let r): r.encodeFields(into: &buffer)
         case .unsubscribe, .ping: break
         }
         buffer.writeStaticString("}")

@@ -19,3 +19,11 @@ public struct ProtocolError: Error, Sendable, Hashable, CustomStringConvertible 
         "\(code.rawValue): \(message)" + (id.map { " (id \($0))" } ?? "") + (stream.map { " [\($0)]" } ?? "")
     }
 }
+
+extension ProtocolError {
+    /// The answer to a request whose `type` names no request this server serves.
+    public static func unknownType(_ type: String, id: RequestID?) -> ProtocolError {
+        let shown = type.count > 64 ? String(type.prefix(64)) + "…" : type
+        return ProtocolError(.unknownType, "unknown request type '\(shown)' (expected subscribe, unsubscribe, publish, presence.set or ping)", id: id)
+    }
+}

@@ -158,6 +158,13 @@ private struct ObjectReader {
         slice(try required(name, "any JSON value").range)
     }
 
+    /// An optional JSON object, as sent.
+    func optionalObject(_ name: String) throws(ProtocolError) -> RawJSON? {
+        guard let slot = try slot(name) else { return nil }
+        try expect(name, slot, .object)
+        return slice(slot.range)
+    }
+
     func object(_ name: String) throws(ProtocolError) -> ObjectReader {
         let slot = try required(name, "object")
         try expect(name, slot, .object)
@@ -263,7 +270,7 @@ private struct MessageReader {
         case "ok":
             return .ok(ServerMessage.OK(
                 id: try m.requestID(), stream: try m.optionalStream(), epoch: try m.optionalString("epoch").map { StreamEpoch($0) },
-                offset: try m.optionalOffset()))
+                offset: try m.optionalOffset(), run: try m.optionalObject("run")))
         case "error":
             return .error(ProtocolError(
                 ErrorCode(rawValue: try m.string("code")), try m.string("message"), id: try m.requestID(), stream: try m.optionalStream()))
@@ -285,6 +292,13 @@ private struct MessageReader {
         case "snapshot":
             return .snapshot(ServerMessage.Snapshot(
                 stream: try m.stream(), epoch: try m.epoch(), offset: try m.offset(), data: try m.rawValue("data")))
+        case "task.assign":
+            return .taskAssign(ServerMessage.TaskAssign(
+                lease: try m.string("lease"), run: try m.string("run"), node: try m.string("node"), attempt: try m.integer("attempt"),
+                capability: try m.string("capability"), input: try m.rawValue("input"), expiresAt: Int64(try m.integer("expiresAt"))))
+        case "task.cancel":
+            return .taskCancel(ServerMessage.TaskCancel(
+                lease: try m.string("lease"), run: try m.string("run"), node: try m.string("node"), reason: try m.string("reason")))
         case let type:
             return .unknown(type: type)
         }

@@ -28,12 +28,16 @@ extension ServerMessage {
         public var stream: StreamName?
         public var epoch: StreamEpoch?
         public var offset: UInt64?
+        /// A run's row, as JSON (the answer to `run.start`, `run.cancel`, `run.approve`).
+        public var run: RawJSON?
 
-        public init(id: RequestID? = nil, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil) {
+        public init(id: RequestID? = nil, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil,
+                    run: RawJSON? = nil) {
             self.id = id
             self.stream = stream
             self.epoch = epoch
             self.offset = offset
+            self.run = run
         }
 
         /// `epoch` and `offset` together, when both are present (a subscribe's or publish's answer).
@@ -154,6 +158,8 @@ extension ServerMessage {
         case .presenceDiff: "presence.diff"
         case .unsubscribed: "unsubscribed"
         case .snapshot: "snapshot"
+        case .taskAssign: "task.assign"
+        case .taskCancel: "task.cancel"
         case .unknown(let type): type
         }
     }
@@ -165,7 +171,7 @@ extension ServerMessage {
             Self.welcome(session: m.session, identity: m.identity, limits: m.limits, heartbeatSeconds: m.heartbeatSeconds,
                          protocol: m.protocolName, into: &buffer)
         case .ok(let m):
-            Self.ok(id: m.id, stream: m.stream, epoch: m.epoch, offset: m.offset, into: &buffer)
+            Self.ok(id: m.id, stream: m.stream, epoch: m.epoch, offset: m.offset, run: m.run, into: &buffer)
         case .error(let m):
             Self.error(m, into: &buffer)
         case .event(let m):
@@ -180,6 +186,11 @@ extension ServerMessage {
             Self.unsubscribed(stream: m.stream, code: m.code, message: m.message, into: &buffer)
         case .snapshot(let m):
             Self.snapshot(stream: m.stream, epoch: m.epoch, offset: m.offset, data: m.data, into: &buffer)
+        case .taskAssign(let m):
+            Self.taskAssign(lease: m.lease, run: m.run, node: m.node, attempt: m.attempt, capability: m.capability,
+                            input: m.input, expiresAt: m.expiresAt, into: &buffer)
+        case .taskCancel(let m):
+            Self.taskCancel(lease: m.lease, run: m.run, node: m.node, reason: m.reason, into: &buffer)
         case .unknown(let type):
             buffer.writeStaticString("{\"type\":")
             buffer.writeJSONString(type)

@@ -60,6 +60,8 @@ public enum ServerMessage: Sendable, Hashable {
     case presenceDiff(PresenceDiff)
     case unsubscribed(Unsubscribed)
     case snapshot(Snapshot)
+    case taskAssign(TaskAssign)
+    case taskCancel(TaskCancel)
     /// A message of a type this version does not know; its `type` as sent.
     case unknown(type: String)
 
@@ -110,8 +112,10 @@ public enum ServerMessage: Sendable, Hashable {
         buffer.writeStaticString("}")
     }
 
-    /// `{"type":"ok"[,"id":…][,"stream":…][,"epoch":…][,"offset":N]}`; absent values are left out.
-    public static func ok(id: RequestID?, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil, into buffer: inout ByteBuffer) {
+    /// `{"type":"ok"[,"id":…][,"stream":…][,"epoch":…][,"offset":N][,"run":{…}]}`; absent values
+    /// are left out. `run` is a run's row (the answer to a run request), copied verbatim.
+    public static func ok(id: RequestID?, stream: StreamName? = nil, epoch: StreamEpoch? = nil, offset: UInt64? = nil,
+                          run: RawJSON? = nil, into buffer: inout ByteBuffer) {
         buffer.writeStaticString("{\"type\":\"ok\"")
         if let id {
             buffer.writeStaticString(",\"id\":")
@@ -128,6 +132,10 @@ public enum ServerMessage: Sendable, Hashable {
         if let offset {
             buffer.writeStaticString(",\"offset\":")
             buffer.writeJSONInteger(offset)
+        }
+        if let run {
+            buffer.writeStaticString(",\"run\":")
+            buffer.writeRawJSON(run)
         }
         buffer.writeStaticString("}")
     }

@@ -2,7 +2,7 @@ import NIOCore
 
 // The worker family: a bot worker registers its capabilities, then reports on the tasks it
 // was assigned (`task.assign`) by their lease: `task.progress` (also its heartbeat),
-// `task.complete`, `task.fail` (docs/runs.md, "Worker leases").
+// `task.complete`, `task.fail` (the server keeps the leases in LatticeRuns' WorkerLeases).
 
 extension ClientRequest {
     /// `{"type":"worker.register","id":…,"workspace":…,"capabilities":[…]}` with an optional

@@ -1,4 +1,4 @@
-/// The table the server uses to hand `task` nodes to bot workers (docs/runs.md, "Worker leases").
+/// The table the server uses to hand `task` nodes to bot workers.
 ///
 /// A value with no clock and no callbacks: every change takes `now` (milliseconds since 1970)
 /// and returns the actions the server carries out (`task.assign`, `task.cancel`, reports of

@@ -57,11 +57,34 @@ public struct ErrorCode: Sendable, Hashable, CustomStringConvertible {
     /// (`unsubscribed` only) The stream changed class on the server (a channel was made durable
     /// or ephemeral): subscribe again; a resume answers `recovered: false` with the new epoch.
     public static let reconfigured = ErrorCode(rawValue: "reconfigured")
+    /// A run request's field is out of range (`inputs` not an object or over the limit).
+    public static let badRequest = ErrorCode(rawValue: "bad_request")
+    /// The run's definition no longer validates (its problems are in the message).
+    public static let invalid = ErrorCode(rawValue: "invalid")
+    /// `run.cancel` or `run.approve` on a run that has ended.
+    public static let runFinished = ErrorCode(rawValue: "run_finished")
+    /// `run.cancel` on a run already being cancelled.
+    public static let alreadyCancelling = ErrorCode(rawValue: "already_cancelling")
+    /// `run.approve` where no approval waits (of two concurrent decisions, the second gets this).
+    public static let conflict = ErrorCode(rawValue: "conflict")
+    /// A worker's report on an attempt the run has moved past.
+    public static let stale = ErrorCode(rawValue: "stale")
+    /// `task.*` from a connection that has not sent `worker.register`.
+    public static let notAWorker = ErrorCode(rawValue: "not_a_worker")
+    /// `task.*` naming a lease the server never gave out.
+    public static let unknownLease = ErrorCode(rawValue: "unknown_lease")
+    /// `task.*` naming a lease another worker holds.
+    public static let notYourLease = ErrorCode(rawValue: "not_your_lease")
+    /// `task.*` naming a lease that ended (completed, failed, cancelled, expired): the task is
+    /// no longer this worker's, so a node completes exactly once.
+    public static let leaseEnded = ErrorCode(rawValue: "lease_ended")
 
     /// Every code the server sends, in the order of docs/protocol.md's table.
     public static let all: [ErrorCode] = [
         .badJSON, .notObject, .missingField, .wrongType, .duplicateField, .conflictingFields, .unknownType, .tooLarge,
         .invalidStream, .forbidden, .tooManySubscriptions, .subscriberLimit, .notSubscribed, .alreadySubscribed,
         .notPublishable, .rateLimited, .unsupportedEncoding, .notFound, .internal, .reconfigured,
+        .badRequest, .invalid, .runFinished, .alreadyCancelling, .conflict, .stale, .notAWorker, .unknownLease, .notYourLease,
+        .leaseEnded,
     ]
 }

@@ -24,6 +24,6 @@ extension ProtocolError {
     /// The answer to a request whose `type` names no request this server serves.
     public static func unknownType(_ type: String, id: RequestID?) -> ProtocolError {
         let shown = type.count > 64 ? String(type.prefix(64)) + "…" : type
-        return ProtocolError(.unknownType, "unknown request type '\(shown)' (expected subscribe, unsubscribe, publish, presence.set or ping)", id: id)
+        return ProtocolError(.unknownType, "unknown request type '\(shown)' (expected subscribe, unsubscribe, publish, presence.set, ping, run.start, run.cancel, run.approve, worker.register, task.progress, task.complete or task.fail)", id: id)
     }
 }

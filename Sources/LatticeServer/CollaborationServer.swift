@@ -44,7 +44,7 @@ public enum CollaborationServer {
         let runs: RunService?
         do {
             if let store = services.runs {
-                runs = try await RunService.start(store: store, hub: hub, resources: access.resources, limits: services.runLimits,
+                runs = try await RunService.start(store: store, streams: services.streams, hub: hub, resources: access.resources, limits: services.runLimits,
                                                   leaseMillis: services.taskLeaseMillis)
             } else {
                 runs = nil
@@ -76,7 +76,7 @@ public enum CollaborationServer {
                         try channel.syncOptions?.setOption(.writeBufferWaterMark, value: waterMark)
                         try channel.pipeline.syncOperations.addHandler(
                             SessionHandler(hub: hub, sessionLoops: sessionLoops, access: access, subprotocol: accepted.subprotocol, principal: principal,
-                                           rateLimits: rateLimits))
+                                           rateLimits: rateLimits, runs: runs))
                         registry.markWebSocket(channel)
                     },
                     httpHandlers: [HTTPRequestHandler(routes: routes)]

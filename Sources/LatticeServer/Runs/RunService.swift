@@ -1,6 +1,7 @@
 import Foundation
 public import LatticeRuns
 import LatticeProtocol
+public import LatticeStreams
 import NIOCore
 
 /// Runs as a part of `lattice serve`: the executor on one of the hub's loops, its events on
@@ -13,8 +14,11 @@ public final class RunService: Sendable {
     /// The bot workers connected to this server and the tasks leased to them.
     public let workers: WorkerDispatcher
     let resources: ResourceDirectory
+    let streams: any DurableStreamStore
 
-    init(store: any RunStore, executor: RunExecutor, workers: WorkerDispatcher, resources: ResourceDirectory) {
+    init(store: any RunStore, executor: RunExecutor, workers: WorkerDispatcher, resources: ResourceDirectory,
+         streams: any DurableStreamStore) {
+        self.streams = streams
         self.store = store
         self.executor = executor
         self.workers = workers
@@ -26,8 +30,8 @@ public final class RunService: Sendable {
 
     /// Loads the run directory, then reconciles what was active when the server last stopped
     /// (docs/runs.md, "Start-up"), before the server accepts a connection.
-    static func start(store: any RunStore, hub: StreamHub, resources: ResourceDirectory, limits: RunLimits,
-                      leaseMillis: Int64 = 30_000) async throws -> RunService {
+    static func start(store: any RunStore, streams: any DurableStreamStore, hub: StreamHub, resources: ResourceDirectory,
+                      limits: RunLimits, leaseMillis: Int64 = 30_000) async throws -> RunService {
         for (run, workspace) in try await store.runWorkspaces() {
             resources.register(.run, id: run, workspace: workspace)
         }
@@ -40,7 +44,7 @@ public final class RunService: Sendable {
         let executor = RunExecutor(store: store, log: HubRunEventLog(hub: hub), tasks: workers, loop: loop,
                                    limits: limits, clock: { RunService.now() })
         workers.attach(executor)
-        let service = RunService(store: store, executor: executor, workers: workers, resources: resources)
+        let service = RunService(store: store, executor: executor, workers: workers, resources: resources, streams: streams)
         _ = try await executor.recover()
         return service
     }
@@ -51,6 +55,12 @@ public final class RunService: Sendable {
         let started = try await executor.begin(request)
         resources.register(.run, id: started.record.id, workspace: started.record.header.workspace)
         return started
+    }
+
+    /// Where a monitor of the run reads from: its stream's epoch and newest offset (a
+    /// `subscribe` with `since: {epoch, offset: 0}` replays it all).
+    public func head(ofRun id: String) -> DurableStreamHead {
+        streams.head(of: "run/\(id)")
     }
 
     /// The workspace of a run, nil when there is no such run.

@@ -70,8 +70,7 @@ extension SessionHandler {
             hub.setPresence(name, state: state, ref: ref, identity: identity, requestID: id, seq: seq)
 
         case .runStart, .runCancel, .runApprove, .workerRegister, .taskProgress, .taskComplete, .taskFail:
-            // wired by the runs service
-            answerNow(ProtocolError.unknownType(request.type, id: request.id))
+            handleRunRequest(request)
         }
     }
 }

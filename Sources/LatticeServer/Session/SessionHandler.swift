@@ -1,5 +1,6 @@
 import LatticeAuth
 import LatticeProtocol
+import LatticeRuns
 import LatticeStreams
 import LatticeWebSocket
 import NIOCore
@@ -59,8 +60,14 @@ final class SessionHandler: ChannelInboundHandler {
     /// (so a fast publisher cannot pile up tasks on a busy home loop).
     static let maxInFlight = 128
 
+    /// Runs and bot workers (nil on a server that runs no workflows).
+    let runs: RunService?
+    /// Set by `worker.register`: this connection is a bot worker under this id.
+    var workerID: WorkerID?
+
     init(hub: StreamHub, sessionLoops: SessionLoops, access: AccessControl, subprotocol: String?, principal: Principal,
-         rateLimits: RateLimits) {
+         rateLimits: RateLimits, runs: RunService? = nil) {
+        self.runs = runs
         self.hub = hub
         self.sessionLoops = sessionLoops
         self.access = access
@@ -114,6 +121,11 @@ final class SessionHandler: ChannelInboundHandler {
         isOpen = false
         access.release(tokenID: shared.tokenID)
         sessionLoop?.removeLive(self)
+        if let workerID, let runs {
+            // Its leases are lost: the executor retries those tasks elsewhere or fails them.
+            runs.workers.unregister(workerID)
+            self.workerID = nil
+        }
         guard let ref else { return }
         for (name, subscription) in subscriptions {
             hub.unsubscribe(name, sub: subscription.id, ref: ref, requestID: nil, seq: nil)
@@ -193,6 +205,9 @@ final class SessionHandler: ChannelInboundHandler {
     func write(_ outbound: WebSocketOutbound) {
         context?.write(wrapOutboundOut(outbound), promise: nil)
     }
+
+    /// The loop this session lives on (nil once removed).
+    var eventLoop: (any EventLoop)? { context?.eventLoop }
 
     func flushNow() {
         context?.flush()

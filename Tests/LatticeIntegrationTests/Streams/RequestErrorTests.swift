@@ -13,7 +13,7 @@ struct RequestErrorTests {
         (#"{"id":1}"#, #"{"type":"error","id":1,"code":"missing_field","message":"field 'type' (string) is required"}"#),
         (#"{"id":2,"type":7}"#, #"{"type":"error","id":2,"code":"wrong_type","message":"field 'type' must be a string, not a number"}"#),
         (#"{"id":null,"type":"ping"}"#, #"{"type":"error","code":"wrong_type","message":"field 'id' must be a number or a string, not null"}"#),
-        (#"{"id":3,"type":"pong"}"#, #"{"type":"error","id":3,"code":"unknown_type","message":"unknown request type 'pong' (expected subscribe, unsubscribe, publish, presence.set or ping)"}"#),
+        (#"{"id":3,"type":"pong"}"#, #"{"type":"error","id":3,"code":"unknown_type","message":"unknown request type 'pong' (expected subscribe, unsubscribe, publish, presence.set, ping, run.start, run.cancel, run.approve, worker.register, task.progress, task.complete or task.fail)"}"#),
         (#"{"id":4,"type":"subscribe"}"#, #"{"type":"error","id":4,"code":"missing_field","message":"field 'stream' (string) is required"}"#),
         (#"{"id":5,"type":"subscribe","stream":"channel/acme"}"#, #"{"type":"error","id":5,"code":"invalid_stream","message":"stream name 'channel/acme' must have the form channel/{workspace}/{name}"}"#),
         (#"{"id":6,"type":"subscribe","stream":"run/r 1"}"#, #"{"type":"error","id":6,"code":"invalid_stream","message":"stream name 'run/r 1' has a character ' ' at byte 5 not allowed in a segment (A-Z a-z 0-9 . _ ~ -)"}"#),

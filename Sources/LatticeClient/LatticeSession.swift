@@ -133,6 +133,13 @@ public actor LatticeSession {
     /// The last `welcome` received.
     public private(set) var welcome: ServerMessage.Welcome?
 
+    /// What the server sends this session as a bot worker (`task.assign`, `task.cancel`), in
+    /// order, after `registerWorker`. Unbounded: a worker reads it as it works.
+    public nonisolated let workerMessages: AsyncStream<WorkerMessage>
+    private nonisolated let workerContinuation: AsyncStream<WorkerMessage>.Continuation
+    /// Sent again after every reconnect (the server forgets a worker with its connection).
+    private var workerRegistration: ClientRequest.WorkerRegister?
+
     private enum Waiter {
         case user(CheckedContinuation<ServerMessage.OK, any Error>)
         /// A resubscribe or presence re-send after a reconnect: the answer is handled here.
@@ -189,6 +196,7 @@ public actor LatticeSession {
         self.options = options
         self.machine = SessionConnectionStateMachine(reconnect: options.reconnect)
         (statusUpdates, statusContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(64))
+        (workerMessages, workerContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     /// Connects and waits for `welcome`. Call once; later connections are made by the reconnect logic.
@@ -542,6 +550,9 @@ public actor LatticeSession {
             guard let sub = subscriptions[stream], sub.confirmed else { continue }
             resubscribe(stream, sub)
         }
+        if let registration = workerRegistration {
+            sendInternal(.workerRegister(registration), waiter: .internalRequest, subscribeStream: nil)
+        }
         for id in pending.keys.sorted() { transmit(id) }
         connectWaiter?.resume(returning: welcome)
         connectWaiter = nil
@@ -625,7 +636,11 @@ public actor LatticeSession {
                 sub.continuation.yield(.failed(.server(code: ended.code, message: ended.message, stream: stream)))
                 sub.continuation.finish()
             }
-        case .snapshot, .taskAssign, .taskCancel, .unknown:
+        case .taskAssign(let assign):
+            workerContinuation.yield(.assign(assign))
+        case .taskCancel(let cancel):
+            workerContinuation.yield(.cancel(cancel))
+        case .snapshot, .unknown:
             break
         }
     }
@@ -666,5 +681,14 @@ public actor LatticeSession {
         }
         statusContinuation.yield(status)
         statusContinuation.finish()
+        workerContinuation.finish()
+    }
+
+    /// Registers this session as a bot worker (docs/protocol.md, "Runs and workers"); it is
+    /// registered again after every reconnect. Tasks arrive on `workerMessages`.
+    public func registerWorker(workspace: String, capabilities: [String], concurrency: Int = 1) async throws {
+        let registration = ClientRequest.WorkerRegister(workspace: workspace, capabilities: capabilities, concurrency: concurrency)
+        _ = try await request(.workerRegister(registration))
+        workerRegistration = registration
     }
 }

@@ -5,7 +5,7 @@ struct LatticeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lattice",
         abstract: "Lattice Realtime: a self-hostable realtime collaboration server.",
-        subcommands: [ServeCommand.self, EchoCommand.self, TailCommand.self, PublishCommand.self, PresenceCommand.self, AdminCommand.self, BenchCommand.self]
+        subcommands: [ServeCommand.self, EchoCommand.self, TailCommand.self, PublishCommand.self, PresenceCommand.self, RunCommand.self, WorkerCommand.self, AdminCommand.self, BenchCommand.self]
     )
 }
 

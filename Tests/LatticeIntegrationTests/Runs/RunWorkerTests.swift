@@ -160,16 +160,16 @@ struct RunWorkerTests {
 /// A lease that runs out: the worker is told to stop and the task comes back as a new attempt.
 @Suite("runs: task leases that expire", .timeLimit(.minutes(3)))
 struct RunLeaseExpiryTests {
-    @Test("no heartbeat within --task-lease: task.cancel, then the task is offered again (attempt 2) and can complete")
+    @Test("no heartbeat within --task-lease: task.cancel, then the task is offered again as a new attempt, which can complete")
     func leaseExpires() async throws {
         let dataDir = NSTemporaryDirectory() + "lattice-lease-\(UInt32.random(in: 0...UInt32.max))"
         defer { try? FileManager.default.removeItem(atPath: dataDir) }
         let server = try await TestServerProcess.launch(["serve", "--host", "127.0.0.1", "--port", "0", "--ping-interval", "0",
-                                                         "--web-root", "/nonexistent", "--data-dir", dataDir, "--task-lease", "0.3"])
+                                                         "--web-root", "/nonexistent", "--data-dir", dataDir, "--task-lease", "1"])
         defer { server.terminate() }
         let admin = try #require(server.adminToken)
         let made = try HTTPTestClient.request(port: server.port, "POST", "/api/workspaces/demo/definitions", token: admin,
-                                              json: RunWorkerTests.taskFlow(capability: "nap", retries: 1))
+                                              json: RunWorkerTests.taskFlow(capability: "nap", retries: 5))
         let def = try #require((made.json["definition"] as? [String: Any])?["id"] as? String, "\(made)")
         let worker = try await StreamClient.connect(port: server.port, token: admin)
         _ = try await worker.request(#"{"type":"worker.register","id":1,"workspace":"demo","capabilities":["nap"]}"#)
@@ -178,11 +178,19 @@ struct RunLeaseExpiryTests {
         let first = try await worker.next(timeout: 20) { $0.type == "task.assign" }
         let stop = try await worker.next(timeout: 20) { $0.type == "task.cancel" }
         #expect(stop.json["lease"] as? String == first.json["lease"] as? String)
-        let second = try await worker.next(timeout: 20) { $0.type == "task.assign" }
-        #expect(second.json["attempt"] as? Int == 2, "\(second)")
-        let lease = try #require(second.json["lease"] as? String)
-        let done = try await worker.request(#"{"type":"task.complete","id":2,"lease":"\#(lease)","output":{"ok":true}}"#)
-        #expect(done.type == "ok", "\(done)")
+        // The next attempts are answered at once; on a loaded machine one may still outlive its
+        // short lease (then it is refused as lease_ended and the next attempt comes).
+        var completed = false
+        var attempt = 1
+        while !completed, attempt < 6 {
+            let next = try await worker.next(timeout: 20) { $0.type == "task.assign" }
+            attempt = next.json["attempt"] as? Int ?? 0
+            let lease = try #require(next.json["lease"] as? String)
+            let done = try await worker.request(#"{"type":"task.complete","id":2,"lease":"\#(lease)","output":{"ok":true}}"#)
+            completed = done.type == "ok"
+            #expect(completed || done.code == "lease_ended", "\(done)")
+        }
+        #expect(completed && attempt >= 2, "a later attempt completed (attempt \(attempt))")
         let deadline = ContinuousClock.now + .seconds(20)
         var status = ""
         while status != "retried_ok", ContinuousClock.now < deadline {

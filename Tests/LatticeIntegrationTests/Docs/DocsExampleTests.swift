@@ -1,4 +1,6 @@
 import Foundation
+import LatticeClient
+import LatticeProtocol
 import Synchronization
 import Testing
 
@@ -66,5 +68,31 @@ struct DocsExampleTests {
         #expect(seen.contains { $0.hasPrefix("joined: [\"docs-example\"]") }, "\(seen)")
         #expect(seen.contains { $0.hasPrefix("published at ") }, "\(seen)")
         #expect(seen.contains { $0.hasSuffix(#" {"text":"hi"}"#) }, "its own event comes back: \(seen)")
+    }
+
+    @Test("docs/client.md: echoWorker serves a run's task over lattice serve; the run ends ok with the input as its output")
+    func workerExampleRuns() async throws {
+        let server = try TestServerProcess.require()
+        let admin = try #require(server.adminToken)
+        let made = try HTTPTestClient.request(port: server.port, "POST", "/api/workspaces/demo/definitions", token: admin,
+                                              json: RunWorkerTests.taskFlow(capability: "echo"))
+        let definition = try #require((made.json["definition"] as? [String: Any])?["id"] as? String, "\(made)")
+        let session = LatticeSession(url: WebSocketURL("ws://127.0.0.1:\(server.port)/ws")!, options: LatticeSessionOptions(token: admin))
+        try await session.connect()
+        let worker = Task { try await echoWorker(session, workspace: "demo") }
+        let started = try await session.startRun(workspace: "demo", definition: definition, inputs: #"{"text":"echo me"}"#)
+        let row0 = (try? JSONSerialization.jsonObject(with: Data(started.row.text.utf8))) as? [String: Any]
+        let id = try #require(row0?["id"] as? String, "\(started.row.text)")
+        #expect(started.stream == "run/\(id)" && started.position != nil)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var row: [String: Any] = [:]
+        while row["finishedAt"] as? Int == nil, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(25))
+            row = try HTTPTestClient.request(port: server.port, "GET", "/api/runs/\(id)", token: admin).json["run"] as? [String: Any] ?? [:]
+        }
+        #expect(row["status"] as? String == "ok", "\(row)")
+        #expect(((row["outputs"] as? [String: Any])?["result"] as? [String: Any])?["text"] as? String == "echo me", "\(row)")
+        await session.close()
+        _ = await worker.result
     }
 }

@@ -26,7 +26,7 @@ extension RunMachine {
             scheduleTimeout(node, attempt: attempt)
         case .task(let capability, let input):
             let resolved = ValueReference.resolve(input, inputs: inputs, outputs: outputs)
-            act(.offerTask(TaskOffer(run: record.id, node: id, attempt: attempt, capability: capability, input: resolved,
+            act(.offerTask(TaskOffer(workspace: record.header.workspace, run: record.id, node: id, attempt: attempt, capability: capability, input: resolved,
                                      deadline: node.timeoutMillis.map { now + $0 })))
             scheduleTimeout(node, attempt: attempt)
         case .output(let value):

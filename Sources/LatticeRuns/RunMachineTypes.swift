@@ -28,6 +28,8 @@ public struct RunTimer: Sendable, Hashable {
 
 /// A task the executor must lease to a worker with `capability`.
 public struct TaskOffer: Sendable, Equatable {
+    /// The run's workspace: only workers registered there may take the task.
+    public var workspace: String
     public var run: String
     public var node: String
     public var attempt: Int
@@ -36,6 +38,16 @@ public struct TaskOffer: Sendable, Equatable {
     public var input: Value
     /// When the attempt times out (the node's `timeoutMs`), if it has a limit.
     public var deadline: Int64?
+
+    public init(workspace: String, run: String, node: String, attempt: Int, capability: String, input: Value, deadline: Int64?) {
+        self.workspace = workspace
+        self.run = run
+        self.node = node
+        self.attempt = attempt
+        self.capability = capability
+        self.input = input
+        self.deadline = deadline
+    }
 }
 
 /// Why the machine refused an input; nothing changed.

@@ -78,7 +78,7 @@ struct LeaseDriver {
             let capability = capabilityNames.randomElement(using: &random)!
             let task = TaskAttempt(run: "r", node: node, attempt: attempt)
             outstanding[task] = capability
-            apply(table.offer(TaskOffer(run: "r", node: node, attempt: attempt, capability: capability,
+            apply(table.offer(TaskOffer(workspace: "ws", run: "r", node: node, attempt: attempt, capability: capability,
                                         input: .int(Int64(attempt)), deadline: nil), now: now), cause: "offer")
         case 4, 5, 6:
             report(&random)

@@ -6,7 +6,7 @@ import Testing
 /// An offer of attempt `attempt` of node `node` of run "r".
 func taskOffer(_ node: String, _ capability: String = "shell", attempt: Int = 1, run: String = "r",
                input: Value = .object([:])) -> TaskOffer {
-    TaskOffer(run: run, node: node, attempt: attempt, capability: capability, input: input, deadline: nil)
+    TaskOffer(workspace: "ws", run: run, node: node, attempt: attempt, capability: capability, input: input, deadline: nil)
 }
 
 /// The (worker, node) of each assignment among `actions`.

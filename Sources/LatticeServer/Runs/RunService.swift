@@ -39,7 +39,7 @@ public final class RunService: Sendable {
         // Lease ids differ from one server start to the next: a worker's report about a lease of
         // an earlier start can never name a new one.
         let prefix = "l_\(String(UInt32.random(in: .min ... .max), radix: 36))_"
-        let workers = WorkerDispatcher(loop: loop, resources: resources, leaseMillis: leaseMillis, leasePrefix: prefix,
+        let workers = WorkerDispatcher(loop: loop, leaseMillis: leaseMillis, leasePrefix: prefix,
                                        clock: { RunService.now() })
         let executor = RunExecutor(store: store, log: HubRunEventLog(hub: hub), tasks: workers, loop: loop,
                                    limits: limits, clock: { RunService.now() })

@@ -33,16 +33,14 @@ public final class WorkerDispatcher: TaskDispatcher, Sendable {
     }
 
     let loop: any EventLoop
-    let resources: ResourceDirectory
     let clock: @Sendable () -> Int64
     private let state: NIOLoopBoundBox<State>
     /// Set once, right after the executor is made (each needs the other).
     private let attached = Mutex<RunExecutor?>(nil)
 
-    init(loop: any EventLoop, resources: ResourceDirectory, leaseMillis: Int64, leasePrefix: String,
+    init(loop: any EventLoop, leaseMillis: Int64, leasePrefix: String,
          clock: @escaping @Sendable () -> Int64) {
         self.loop = loop
-        self.resources = resources
         self.clock = clock
         state = .makeBoxSendingValue(State(leases: WorkerLeases(leaseMillis: leaseMillis, leasePrefix: leasePrefix)),
                                      as: State.self, eventLoop: loop)
@@ -63,9 +61,8 @@ public final class WorkerDispatcher: TaskDispatcher, Sendable {
 
     public func offer(_ task: TaskOffer) {
         loop.execute {
-            guard let workspace = self.resources.workspace(of: .run, id: task.run) else { return }
             var keyed = task
-            keyed.capability = Self.key(workspace, task.capability)
+            keyed.capability = Self.key(task.workspace, task.capability)
             self.apply { $0.offer(keyed, now: self.clock()) }
         }
     }

@@ -35,7 +35,7 @@ public struct ActivityActor: Sendable, Hashable {
 public struct WorkspaceActivity: Sendable, Equatable {
     /// The family of actions a type belongs to.
     public enum Area: String, Sendable, CaseIterable {
-        case members, invitations, tokens, channels, workspace
+        case members, invitations, tokens, channels, workspace, runs
     }
 
     /// What happened; the raw value is the event's `type`.
@@ -50,6 +50,9 @@ public struct WorkspaceActivity: Sendable, Equatable {
         case tokenRevoked = "token.revoked"
         case channelModeChanged = "channel.mode_changed"
         case workspaceRenamed = "workspace.renamed"
+        case runStarted = "run.started"
+        case runAwaitingApproval = "run.awaiting_approval"
+        case runFinished = "run.finished"
 
         public var area: Area {
             switch self {
@@ -58,13 +61,14 @@ public struct WorkspaceActivity: Sendable, Equatable {
             case .tokenCreated, .tokenRevoked: .tokens
             case .channelModeChanged: .channels
             case .workspaceRenamed: .workspace
+            case .runStarted, .runAwaitingApproval, .runFinished: .runs
             }
         }
     }
 
     /// What the action was done to.
     public struct Subject: Sendable, Equatable {
-        /// `user`, `invitation`, `token`, `channel` or `workspace`.
+        /// `user`, `invitation`, `token`, `channel`, `workspace` or `run`.
         public var kind: String
         public var id: String
         /// A display name when the subject has one (a user's or workspace's name, a token's label).

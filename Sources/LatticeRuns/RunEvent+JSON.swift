@@ -89,11 +89,14 @@ extension RunEvent {
 
 extension RunHeader {
     public var value: Value {
-        .object([
+        var object: [String: Value] = [
             "id": .string(id), "workspace": .string(workspace), "definition": .string(definitionID),
             "version": .int(Int64(version)), "inputs": inputs, "actor": .string(actor),
             "key": key.map(Value.string) ?? .null,
-        ])
+        ]
+        if let actorName { object["actorName"] = .string(actorName) }
+        if let actorKind { object["actorKind"] = .string(actorKind) }
+        return .object(object)
     }
 
     public init(value: Value) throws(RunDecodeError) {
@@ -101,7 +104,8 @@ extension RunHeader {
         self.init(id: try fields.string("id"), workspace: try fields.string("workspace"),
                   definitionID: try fields.string("definition"), version: try fields.count("version"),
                   inputs: fields.optional("inputs") ?? .object([:]), actor: try fields.string("actor"),
-                  key: try fields.optionalString("key"))
+                  key: try fields.optionalString("key"), actorName: try fields.optionalString("actorName"),
+                  actorKind: try fields.optionalString("actorKind"))
     }
 }
 

@@ -66,9 +66,15 @@ public struct RunHeader: Sendable, Equatable {
     public var actor: String
     /// The client's idempotency key, if it gave one.
     public var key: String?
+    /// The starter's display name and kind (`user`, `bot`), as workspace activity shows them
+    /// (absent in older rows).
+    public var actorName: String?
+    public var actorKind: String?
 
     public init(id: String, workspace: String, definitionID: String, version: Int, inputs: Value,
-                actor: String, key: String?) {
+                actor: String, key: String?, actorName: String? = nil, actorKind: String? = nil) {
+        self.actorName = actorName
+        self.actorKind = actorKind
         self.id = id
         self.workspace = workspace
         self.definitionID = definitionID

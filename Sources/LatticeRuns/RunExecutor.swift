@@ -12,9 +12,14 @@ public struct RunStartRequest: Sendable, Equatable {
     public var actor: String
     /// The client's idempotency key: the same key in the same workspace gives the same run.
     public var key: String?
+    /// The starter's display name and kind (kept in the run's header for workspace activity).
+    public var actorName: String?
+    public var actorKind: String?
 
     public init(workspace: String, definitionID: String, version: Int? = nil, inputs: Value = .object([:]),
-                actor: String, key: String? = nil) {
+                actor: String, key: String? = nil, actorName: String? = nil, actorKind: String? = nil) {
+        self.actorName = actorName
+        self.actorKind = actorKind
         self.workspace = workspace
         self.definitionID = definitionID
         self.version = version
@@ -87,7 +92,8 @@ public final class RunExecutor: Sendable {
         let problems = DefinitionValidator.validate(stored.definition)
         guard problems.isEmpty else { throw .invalidDefinition(problems) }
         let header = RunHeader(id: RunIDs.make(), workspace: request.workspace, definitionID: stored.id, version: stored.version,
-                               inputs: request.inputs, actor: request.actor, key: request.key)
+                               inputs: request.inputs, actor: request.actor, key: request.key, actorName: request.actorName,
+                               actorKind: request.actorKind)
         let reservation: RunReservation
         do { reservation = try await store.reserve(header, at: clock()) } catch { throw Self.storeError(error) }
         switch reservation {

@@ -67,7 +67,13 @@ public struct RunQuery: Sendable, Equatable {
 /// disagree, whatever moment the process dies at.
 public struct RunRowWrite: DurableAppendAttachment, Equatable {
     public var record: RunRecord
-    public init(record: RunRecord) { self.record = record }
+    /// Workspace activity the event leads to (a summary: started, waiting for approval,
+    /// finished), recorded in the store's outbox in the same transaction.
+    public var activity: [ActivityOutboxEntry]
+    public init(record: RunRecord, activity: [ActivityOutboxEntry] = []) {
+        self.record = record
+        self.activity = activity
+    }
 }
 
 /// The storage the executor needs (definitions, versions, run rows). The run rows change only

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import LatticeRuns
 import LatticeStreams
@@ -10,12 +11,33 @@ enum AttachmentWrite {
     case removeOutboxEntry(seq: Int64)
     /// Upserts the run's row as it is after the event (`RunRowWrite`).
     case writeRunRow(RunRecord)
+    /// Records workspace activity in the outbox (a run's summary), for the relay to publish.
+    case recordActivity([ActivityOutboxEntry])
+    /// Both, for one event.
+    case writeRunRowAndActivity(RunRecord, [ActivityOutboxEntry])
+
+    /// The run whose row this writes, if any.
+    var runRow: RunRecord? {
+        switch self {
+        case .writeRunRow(let record), .writeRunRowAndActivity(let record, _): record
+        case .removeOutboxEntry, .recordActivity: nil
+        }
+    }
+
+    /// The same write without its run row (a later event of the batch writes the row).
+    var withoutRunRow: AttachmentWrite? {
+        switch self {
+        case .writeRunRow: nil
+        case .writeRunRowAndActivity(_, let activity): .recordActivity(activity)
+        case .removeOutboxEntry, .recordActivity: self
+        }
+    }
 
     /// What to write for `attachment`; nil for a type this store does not know.
     init?(_ attachment: any DurableAppendAttachment) {
         switch attachment {
         case let relay as OutboxRelay: self = .removeOutboxEntry(seq: relay.seq)
-        case let row as RunRowWrite: self = .writeRunRow(row.record)
+        case let row as RunRowWrite: self = row.activity.isEmpty ? .writeRunRow(row.record) : .writeRunRowAndActivity(row.record, row.activity)
         default: return nil
         }
     }
@@ -32,6 +54,14 @@ enum AttachmentWrite {
             try db.execute(sql: "DELETE FROM activity_outbox WHERE seq = ?", arguments: [seq])
         case .writeRunRow(let record):
             try SQLiteStore.writeRunRow(record, db)
+        case .recordActivity(let entries):
+            for entry in entries {
+                try db.execute(sql: "INSERT INTO activity_outbox (stream, data) VALUES (?, ?)",
+                               arguments: [entry.stream, Data(entry.data.utf8)])
+            }
+        case .writeRunRowAndActivity(let record, let entries):
+            try AttachmentWrite.writeRunRow(record).apply(db)
+            try AttachmentWrite.recordActivity(entries).apply(db)
         }
     }
 }

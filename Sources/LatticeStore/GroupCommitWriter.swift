@@ -115,7 +115,7 @@ final class GroupCommitWriter: Sendable {
         // the same transaction anyway.
         var lastRowWrite: [String: Int] = [:]
         for (index, write) in writes.enumerated() {
-            if case .writeRunRow(let record)? = write { lastRowWrite[record.id] = index }
+            if let record = write?.runRow { lastRowWrite[record.id] = index }
         }
         let plan = BatchPlan(batch, heads: heads)
         let (next, streams, offsets) = (plan.next, plan.streams, plan.offsets)
@@ -128,7 +128,11 @@ final class GroupCommitWriter: Sendable {
                 for (index, append) in batch.enumerated() {
                     let data = append.data.withUnsafeReadableBytes { Data($0) }
                     try insert.execute(arguments: [append.stream, Int64(offsets[index]), data, append.key, timeMillis])
-                    if case .writeRunRow(let record)? = writes[index], lastRowWrite[record.id] != index { continue }
+                    if let record = writes[index]?.runRow, lastRowWrite[record.id] != index {
+                        // A later event of the batch writes the row; what else this one carries is written.
+                        try writes[index]?.withoutRunRow?.apply(db)
+                        continue
+                    }
                     try writes[index]?.apply(db)
                 }
                 // The first event of a stream persists the epoch its head was given in memory.

@@ -1,4 +1,7 @@
 import Foundation
+import LatticeAuth
+import LatticeCRDT
+import LatticeRuns
 import LatticeStreams
 import NIOCore
 import Synchronization
@@ -36,6 +39,42 @@ private struct UnknownAttachment: DurableAppendAttachment {}
             #expect(committed == (1...20).map { UInt64($0) })
             let stored = try await store.read(stream: "s", after: 0, limit: 100)
             #expect(stored.map { String(buffer: $0.data) } == (0..<21).filter { $0 != 10 }.map { "\($0)" })
+        }
+    }
+
+    @Test("a run row write's activity is recorded in the outbox with its event, even when a later event of the same batch writes the row")
+    func runActivityIsKeptWhenTheRowIsSuperseded() async throws {
+        _ = try await withStore { store, _ in
+            var record = RunRecord(header: RunHeader(id: "run_a", workspace: "ws", definitionID: "def", version: 1,
+                                                     inputs: .object([:]), actor: "u", key: nil), createdAt: 1)
+            guard case .reserved = try await store.reserve(record.header, at: 1) else {
+                Issue.record("not reserved")
+                return
+            }
+            let events: [(RunEvent, [ActivityOutboxEntry])] = [
+                (RunEvent(at: 2, .status(.running, reason: nil)), [ActivityOutboxEntry(stream: "workspace/ws", data: #"{"n":1}"#)]),
+                (RunEvent(at: 3, .nodeStarted(node: "a", attempt: 1)), []),
+                (RunEvent(at: 4, .finished(.ok, reason: nil)), [ActivityOutboxEntry(stream: "workspace/ws", data: #"{"n":2}"#)]),
+            ]
+            // Queued together: one batch, so only the last row write is made.
+            let results: [Result<UInt64, DurableAppendError>] = await withCheckedContinuation { continuation in
+                let done = Mutex<[Result<UInt64, DurableAppendError>]>([])
+                for (event, activity) in events {
+                    record.apply(event)
+                    store.append(stream: "run/run_a", data: ByteBuffer(string: event.json), key: nil,
+                                 attachment: RunRowWrite(record: record, activity: activity)) { result in
+                        let all = done.withLock { done in
+                            done.append(result)
+                            return done.count == events.count ? done : nil
+                        }
+                        if let all { continuation.resume(returning: all) }
+                    }
+                }
+            }
+            #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
+            let pending = try await store.pendingActivity(limit: 10)
+            #expect(pending.map { String(decoding: $0.data, as: UTF8.self) } == [#"{"n":1}"#, #"{"n":2}"#])
+            #expect(try await store.run(id: "run_a")?.status == .ok)
         }
     }
 }

@@ -77,7 +77,8 @@ extension APICall {
         let started: (record: RunRecord, isNew: Bool)
         do {
             started = try await runService().start(RunStartRequest(workspace: ws, definitionID: definition, version: version,
-                                                                   inputs: inputs, actor: p.user.id, key: key))
+                                                                   inputs: inputs, actor: p.user.id, key: key, actorName: p.actor.name,
+                                                                   actorKind: p.actor.kind.rawValue))
         } catch let error as RunCommandError { throw Self.apiError(error) }
         if started.isNew {
             access.audit("run.start", actor: p.user.id, workspace: ws, target: started.record.id, detail: definition,

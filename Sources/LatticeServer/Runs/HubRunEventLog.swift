@@ -17,7 +17,9 @@ public struct HubRunEventLog: RunEventLog {
             return completion(.failure(StreamAppendError.notStored("run id \(row.record.id) makes no stream name")))
         }
         // Run events are encoded by `RunEvent.json`: always one valid JSON object.
-        hub.append(stream, data: RawJSON(trusted: ByteBuffer(string: event.json)), attachment: row) { result in
+        var write = row
+        write.activity = RunActivity.entries(for: event, of: row.record)
+        hub.append(stream, data: RawJSON(trusted: ByteBuffer(string: event.json)), attachment: write) { result in
             completion(result.map(\.offset).mapError { $0 })
         }
     }

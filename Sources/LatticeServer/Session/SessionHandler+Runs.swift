@@ -25,7 +25,8 @@ extension SessionHandler {
                 return answerNow(ProtocolError(.wrongType, "field 'inputs' must be a JSON object", id: start.id))
             }
             let command = RunStartRequest(workspace: start.workspace, definitionID: start.definition, version: start.version,
-                                          inputs: inputs, actor: principal.user.id, key: start.key)
+                                          inputs: inputs, actor: principal.user.id, key: start.key,
+                                          actorName: principal.actor.name, actorKind: principal.actor.kind.rawValue)
             let access = self.access
             answerLater(start.id) { () throws(RunCommandError) -> RunRecord in
                 let started = try await runs.start(command)

@@ -179,6 +179,26 @@ struct RunAPITests {
         #expect((output?["right"] as? [String: Any])?["side"] as? String == "right" && output?["started"] as? Bool == true, "\(done)")
     }
 
+    @Test("a run's summary on workspace/{ws}: run.started by its starter, run.awaiting_approval with the node, run.finished with the status")
+    func activitySummary() async throws {
+        let t = try APITestSupport()
+        let (ws, owner, _) = try await t.workspace("runs-activity")
+        let editor = try await t.member("editor", in: ws, name: "starter-\(ws)")
+        let id = try create(t, ws, Self.approvalFlow, token: owner)
+        let runID = try #require(run(try t.call("POST", "/api/workspaces/\(ws)/runs", token: editor.token,
+                                               json: ["definition": id, "inputs": ["who": "x"]]))["id"] as? String)
+        _ = try await waitFor(t, run: runID, token: owner) { $0["status"] as? String == "awaiting_approval" }
+        #expect(try t.call("POST", "/api/runs/\(runID)/approve", token: owner, json: ["approved": true]).status == 200)
+        _ = try await waitFor(t, run: runID, token: owner) { ($0["finishedAt"] as? Int) != nil }
+        let events = try await ActivityIntegrationTests.waitForActivity(t, ws, token: owner, count: 5)
+        let runs = events.filter { $0.object["area"] as? String == "runs" }
+        #expect(runs.map(\.type) == ["run.started", "run.awaiting_approval", "run.finished"], "\(events.map(\.type))")
+        #expect(runs.allSatisfy { $0.subject == ["kind": "run", "id": runID] })
+        #expect(runs.first?.actor["name"] == "starter-\(ws)" && runs.first?.actor["kind"] == "user", "\(runs.first?.object ?? [:])")
+        #expect(runs.dropFirst().first?.fields["node"] == "ok")
+        #expect(runs.last?.fields["status"] == "ok" && runs.last?.fields["definition"] == id)
+    }
+
     @Test("cancel during a delay and during an approval ends the run cancelled at once; cancelling twice is answered plainly; the list filters by status")
     func cancellation() async throws {
         let t = try APITestSupport()

@@ -12,7 +12,7 @@ struct LatticeCommand: AsyncParsableCommand {
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: the wire, fan-out and the CRDT.",
-        subcommands: [BenchEchoCommand.self, BenchCRDTCommand.self, BenchFanoutCommand.self]
+        abstract: "Benchmarks: the wire, fan-out, the CRDT and runs.",
+        subcommands: [BenchEchoCommand.self, BenchCRDTCommand.self, BenchFanoutCommand.self, BenchRunsCommand.self]
     )
 }

@@ -51,13 +51,13 @@ enum AttachmentWrite {
     func apply(_ db: Database) throws {
         switch self {
         case .removeOutboxEntry(let seq):
-            try db.execute(sql: "DELETE FROM activity_outbox WHERE seq = ?", arguments: [seq])
+            try db.cachedStatement(sql: "DELETE FROM activity_outbox WHERE seq = ?").execute(arguments: [seq])
         case .writeRunRow(let record):
             try SQLiteStore.writeRunRow(record, db)
         case .recordActivity(let entries):
+            let insert = try db.cachedStatement(sql: "INSERT INTO activity_outbox (stream, data) VALUES (?, ?)")
             for entry in entries {
-                try db.execute(sql: "INSERT INTO activity_outbox (stream, data) VALUES (?, ?)",
-                               arguments: [entry.stream, Data(entry.data.utf8)])
+                try insert.execute(arguments: [entry.stream, Data(entry.data.utf8)])
             }
         case .writeRunRowAndActivity(let record, let entries):
             try AttachmentWrite.writeRunRow(record).apply(db)

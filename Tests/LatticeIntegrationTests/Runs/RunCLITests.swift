@@ -80,4 +80,15 @@ struct RunCLITests {
         let missing = try await ChildProcess.run(["run", "watch", "run_nope", "--url", url])
         #expect(missing.status == 2, "\(missing)")
     }
+
+    @Test("lattice bench runs --json: runs complete through bot workers with none failed, and a latency is measured")
+    func benchRuns() async throws {
+        let bench = try await ChildProcess.run(["bench", "runs", "--url", url, "--duration", "1", "--in-flight", "4", "--workers", "2", "--json"], within: 60)
+        #expect(bench.status == 0, "\(bench)")
+        let line = bench.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let report = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        #expect((report["runs_completed"] as? Int ?? 0) > 0 && report["failed"] as? Int == 0, "\(bench)")
+        #expect((report["step_to_monitor_p50_us"] as? Int ?? 0) > 0, "\(report)")
+        #expect((report["events_per_s"] as? Int ?? 0) > (report["runs_per_s"] as? Int ?? 0), "several events per run: \(report)")
+    }
 }

@@ -44,9 +44,12 @@ public struct Principal: Sendable, Hashable {
     public var roles: [String: Role]
     /// When the token stops being valid (nil: never); live sessions end then.
     public var tokenExpiresAt: Date?
+    /// The capabilities a bot token was made for (empty: any).
+    public var tokenCapabilities: [String]
 
     public init(user: User, tokenID: String, scopes: Set<TokenScope>, tokenWorkspace: String?, roles: [String: Role],
-                tokenExpiresAt: Date? = nil) {
+                tokenExpiresAt: Date? = nil, tokenCapabilities: [String] = []) {
+        self.tokenCapabilities = tokenCapabilities
         self.user = user
         self.tokenID = tokenID
         self.scopes = scopes
@@ -71,6 +74,13 @@ public enum Policy {
     public static func can(_ principal: Principal, _ permission: Permission, in workspace: String) -> Bool {
         guard principal.scopes.contains(permission.scope), let role = principal.role(in: workspace) else { return false }
         return role >= permission.minimumRole
+    }
+
+    /// Whether `principal` may serve tasks of `capabilities` as a bot worker in `workspace`:
+    /// it may write there, and a token made for some capabilities serves only those.
+    public static func canServe(_ principal: Principal, _ capabilities: [String], in workspace: String) -> Bool {
+        guard can(principal, .write, in: workspace) else { return false }
+        return principal.tokenCapabilities.isEmpty || Set(capabilities).isSubset(of: principal.tokenCapabilities)
     }
 
     /// Server-wide actions (not tied to one workspace).

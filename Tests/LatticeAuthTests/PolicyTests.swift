@@ -112,4 +112,16 @@ struct TokenBucketTests {
         #expect(!take(&bucket, now: 10.5))
         #expect(take(&bucket, now: 11))
     }
+
+    @Test("a bot token made for capabilities serves only those; a token without capabilities serves any; serving needs write")
+    func workerCapabilities() {
+        var bot = PolicyTests.principal(role: .editor, kind: .bot, tokenWorkspace: "acme")
+        #expect(Policy.canServe(bot, ["wc", "shell"], in: "acme"), "no capabilities on the token: any")
+        bot.tokenCapabilities = ["wc", "shell"]
+        #expect(Policy.canServe(bot, ["wc"], in: "acme") && Policy.canServe(bot, ["shell", "wc"], in: "acme"))
+        #expect(!Policy.canServe(bot, ["wc", "deploy"], in: "acme"))
+        #expect(!Policy.canServe(bot, ["wc"], in: "other"), "a bound token works only in its workspace")
+        #expect(!Policy.canServe(PolicyTests.principal(role: .viewer), ["wc"], in: "acme"), "a viewer does not serve")
+        #expect(!Policy.canServe(PolicyTests.principal(role: .editor, scopes: [.read]), ["wc"], in: "acme"), "a read-only token does not serve")
+    }
 }

@@ -62,7 +62,8 @@ public final class AccessControl: Sendable {
             if user.isDisabled { return .failure(.disabled) }
             let roles = try await store.memberships(of: user.id)
             return .success(Principal(user: user, tokenID: token.id, scopes: token.scopes,
-                                      tokenWorkspace: token.workspaceID, roles: roles, tokenExpiresAt: token.expiresAt))
+                                      tokenWorkspace: token.workspaceID, roles: roles, tokenExpiresAt: token.expiresAt,
+                                      tokenCapabilities: token.capabilities))
         } catch {
             return .failure(.storeFailed)
         }

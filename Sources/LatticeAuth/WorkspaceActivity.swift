@@ -9,6 +9,8 @@ public struct ActivityActor: Sendable, Hashable {
         case bot
         /// `lattice admin` on the server's machine (whoever can write its database).
         case local
+        /// A definition's trigger (a run started by the server itself: `run.started`).
+        case trigger
     }
 
     public var id: String

@@ -38,11 +38,13 @@ public struct DefinitionError: Error, Sendable, Equatable, CustomStringConvertib
         public static let badReference = Code(rawValue: "bad_reference")
         /// A node field has a value it may not have (capability, prompt, next of a condition).
         public static let badField = Code(rawValue: "bad_field")
+        /// A trigger is malformed (kind, period, inputs) or there are too many.
+        public static let badTrigger = Code(rawValue: "bad_trigger")
 
         /// Every code (docs/runs.md lists them all; tested).
         public static let all: [Code] = [
             .badJSON, .tooLarge, .unknownKind, .empty, .tooManyNodes, .badName, .badID, .duplicateID, .unknownTarget,
-            .selfTarget, .noEntry, .severalEntries, .cycle, .badLimit, .badReference, .badField,
+            .selfTarget, .noEntry, .severalEntries, .cycle, .badLimit, .badReference, .badField, .badTrigger,
         ]
     }
 

@@ -81,6 +81,14 @@ public final class MemoryRunStore: RunStore, Sendable {
         }
     }
 
+    public func triggeredDefinitions() async throws(RunStoreError) -> [StoredDefinition] {
+        state.withLock { state in
+            state.definitions.values.compactMap(\.last)
+                .filter { $0.deletedAt == nil && !$0.definition.triggers.isEmpty }
+                .sorted { $0.id < $1.id }
+        }
+    }
+
     public func versions(of id: String) async throws(RunStoreError) -> [StoredDefinition] {
         state.withLock { $0.definitions[id] ?? [] }
     }

@@ -96,6 +96,9 @@ public protocol RunStore: Sendable {
     func definitions(workspace: String) async throws(RunStoreError) -> [StoredDefinition]
     /// Every version of a definition, oldest first.
     func versions(of id: String) async throws(RunStoreError) -> [StoredDefinition]
+    /// The newest version of every definition not deleted that has triggers, in every
+    /// workspace (the server arms them at start-up).
+    func triggeredDefinitions() async throws(RunStoreError) -> [StoredDefinition]
 
     // MARK: Runs
 

@@ -2,16 +2,18 @@ public import LatticeCRDT
 
 /// The JSON of definitions (docs/runs.md, "Definitions"):
 /// `{"name","resumable","maxVisits","metadata","nodes":[{"id","kind",…kind fields,"next",
-/// "retries","backoffMs","timeoutMs","continueOnFailure"}]}`. Export adds
+/// "retries","backoffMs","timeoutMs","continueOnFailure"}],"triggers":[{"kind","everyMs","inputs"}]}`. Export adds
 /// `"format":"lattice.workflow/1"`; import accepts the same text, with or without it.
 extension WorkflowDefinition {
     public static let exportFormat = "lattice.workflow/1"
 
     public var value: Value {
-        .object([
+        var object: [String: Value] = [
             "name": .string(name), "resumable": .bool(resumable), "maxVisits": .int(Int64(maxVisits)),
             "metadata": metadata, "nodes": .array(nodes.map(\.value)),
-        ])
+        ]
+        if !triggers.isEmpty { object["triggers"] = .array(triggers.map(\.value)) }
+        return .object(object)
     }
 
     public var json: String { value.json }
@@ -90,7 +92,7 @@ struct DefinitionReader {
             fail("", nil, "the definition must be a JSON object")
             return nil
         }
-        let known: Set<String> = ["name", "resumable", "maxVisits", "metadata", "nodes", "format"]
+        let known: Set<String> = ["name", "resumable", "maxVisits", "metadata", "nodes", "triggers", "format"]
         for key in object.keys.sorted() where !known.contains(key) { fail(key, nil, "unknown field \"\(key)\"") }
         if let format = object["format"], format != .string(WorkflowDefinition.exportFormat) {
             fail("format", nil, "format must be \"\(WorkflowDefinition.exportFormat)\"")
@@ -105,7 +107,9 @@ struct DefinitionReader {
             return nil
         }
         let nodes = items.enumerated().compactMap { node($0.element, path: "nodes[\($0.offset)]") }
-        return WorkflowDefinition(name: name, nodes: nodes, resumable: resumable, maxVisits: maxVisits, metadata: metadata)
+        let triggers = triggers(object["triggers"])
+        return WorkflowDefinition(name: name, nodes: nodes, resumable: resumable, maxVisits: maxVisits, metadata: metadata,
+                                  triggers: triggers)
     }
 
     mutating func node(_ value: Value, path: String) -> WorkflowNode? {

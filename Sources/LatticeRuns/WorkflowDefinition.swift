@@ -16,12 +16,16 @@ public struct WorkflowDefinition: Sendable, Equatable {
     public var maxVisits: Int
     /// Free-form data kept with the definition (not interpreted).
     public var metadata: Value
+    /// What starts runs besides a member (docs/runs.md, "Triggers").
+    public var triggers: [WorkflowTrigger]
 
     public static let defaultMaxVisits = 100
     public static let maxVisitsCap = 10_000
 
     public init(name: String, nodes: [WorkflowNode], resumable: Bool = false,
-                maxVisits: Int = WorkflowDefinition.defaultMaxVisits, metadata: Value = .object([:])) {
+                maxVisits: Int = WorkflowDefinition.defaultMaxVisits, metadata: Value = .object([:]),
+                triggers: [WorkflowTrigger] = []) {
+        self.triggers = triggers
         self.name = name
         self.nodes = nodes
         self.resumable = resumable

@@ -66,6 +66,18 @@ extension SQLiteStore: RunStore {
         }
     }
 
+    public func triggeredDefinitions() async throws(RunStoreError) -> [StoredDefinition] {
+        try await runRead { db in
+            // The LIKE only narrows the read; the decoded definition decides.
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM run_definitions AS d
+                WHERE d.deleted_at IS NULL AND d.body LIKE '%"triggers"%'
+                  AND d.version = (SELECT MAX(version) FROM run_definitions WHERE id = d.id)
+                ORDER BY d.id
+                """).map(Self.storedDefinition).filter { !$0.definition.triggers.isEmpty }
+        }
+    }
+
     public func versions(of id: String) async throws(RunStoreError) -> [StoredDefinition] {
         try await runRead { db in
             try Row.fetchAll(db, sql: "SELECT * FROM run_definitions WHERE id = ? ORDER BY version",

@@ -198,4 +198,23 @@ func withRunStore<T>(_ kind: RunStoreKind, _ body: (RunStoreFixture) async throw
             }), "every run, finished or not, with its workspace")
         }
     }
+
+    @Test(arguments: RunStoreKind.allCases)
+    func triggeredDefinitionsAreTheNewestVersionsWithTriggersNotDeleted(_ kind: RunStoreKind) async throws {
+        try await withRunStore(kind) { fixture in
+            let runs = fixture.runs
+            var hourly = definition("hourly")
+            hourly.triggers = [.interval(everyMillis: 3_600_000, inputs: .object([:]))]
+            _ = try await runs.createDefinition(id: "def_plain", workspace: "ws", definition: definition("plain"), author: "u", at: 1)
+            _ = try await runs.createDefinition(id: "def_hourly", workspace: "ws", definition: hourly, author: "u", at: 1)
+            _ = try await runs.createDefinition(id: "def_other", workspace: "other", definition: hourly, author: "u", at: 1)
+            _ = try await runs.createDefinition(id: "def_gone", workspace: "ws", definition: hourly, author: "u", at: 1)
+            try await runs.deleteDefinition(id: "def_gone", at: 2)
+            _ = try await runs.createDefinition(id: "def_dropped", workspace: "ws", definition: hourly, author: "u", at: 1)
+            _ = try await runs.updateDefinition(id: "def_dropped", definition: definition("no longer"), expectedVersion: 1, author: "u", at: 3)
+            let triggered = try await runs.triggeredDefinitions()
+            #expect(triggered.map(\.id) == ["def_hourly", "def_other"], "every workspace; not deleted; the newest version decides")
+            #expect(triggered.allSatisfy { $0.definition.triggers == hourly.triggers })
+        }
+    }
 }

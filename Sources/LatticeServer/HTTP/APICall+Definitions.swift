@@ -84,6 +84,7 @@ extension APICall {
             stored = try await runService().store.createDefinition(id: nil, workspace: ws, definition: definition,
                                                                    author: p.user.id, at: RunService.now())
         } catch let error as RunStoreError { throw Self.apiError(error) }
+        try runService().definitionChanged(stored)
         access.audit("definition.create", actor: p.user.id, workspace: ws, target: stored.id, detail: definition.name,
                      address: request.remoteAddress)
         return .json(.created, .object([("definition", Self.definitionJSON(stored))]))
@@ -147,6 +148,7 @@ extension APICall {
             stored = try await runService().store.updateDefinition(id: id, definition: definition, expectedVersion: expected,
                                                                    author: p.user.id, at: RunService.now())
         } catch let error as RunStoreError { throw Self.apiError(error) }
+        try runService().definitionChanged(stored)
         access.audit("definition.update", actor: p.user.id, workspace: stored.workspace, target: id,
                      detail: "version \(stored.version)", address: request.remoteAddress)
         return .json(.ok, .object([("definition", Self.definitionJSON(stored))]))
@@ -160,6 +162,7 @@ extension APICall {
         do { try await runService().store.deleteDefinition(id: id, at: RunService.now()) } catch let error as RunStoreError {
             throw Self.apiError(error)
         }
+        try runService().definitionDeleted(id)
         access.audit("definition.delete", actor: p.user.id, workspace: current.workspace, target: id, address: request.remoteAddress)
         return .json(.ok, .object([("deleted", .string(id))]))
     }

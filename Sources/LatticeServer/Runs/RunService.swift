@@ -3,6 +3,7 @@ public import LatticeRuns
 import LatticeProtocol
 public import LatticeStreams
 import NIOCore
+import Synchronization
 
 /// Runs as a part of `lattice serve`: the executor on one of the hub's loops, its events on
 /// `run/{id}` through the hub, and every run known to the access check (`ResourceDirectory`)
@@ -14,6 +15,8 @@ public final class RunService: Sendable {
     /// The bot workers connected to this server and the tasks leased to them.
     public let workers: WorkerDispatcher
     let resources: ResourceDirectory
+    /// Set once at start (the triggers start runs through this service).
+    private let triggerBox = Mutex<IntervalTriggers?>(nil)
     let streams: any DurableStreamStore
 
     init(store: any RunStore, executor: RunExecutor, workers: WorkerDispatcher, resources: ResourceDirectory,
@@ -46,6 +49,11 @@ public final class RunService: Sendable {
         workers.attach(executor)
         let service = RunService(store: store, executor: executor, workers: workers, resources: resources, streams: streams)
         _ = try await executor.recover()
+        let triggers = IntervalTriggers(loop: loop) { [weak service] request in
+            _ = try? await service?.start(request)
+        }
+        service.triggerBox.withLock { $0 = triggers }
+        for stored in try await store.triggeredDefinitions() { triggers.arm(stored) }
         return service
     }
 
@@ -61,6 +69,20 @@ public final class RunService: Sendable {
     /// `subscribe` with `since: {epoch, offset: 0}` replays it all).
     public func head(ofRun id: String) -> DurableStreamHead {
         streams.head(of: "run/\(id)")
+    }
+
+    /// A definition was created, edited or deleted: its triggers follow its newest version.
+    public func definitionChanged(_ stored: StoredDefinition) {
+        triggerBox.withLock { $0 }?.arm(stored)
+    }
+
+    public func definitionDeleted(_ id: String) {
+        triggerBox.withLock { $0 }?.disarm(id)
+    }
+
+    /// Interval trigger timers armed now (tests, stats).
+    public func armedTriggers() async -> Int {
+        await triggerBox.withLock { $0 }?.armedCount() ?? 0
     }
 
     /// The workspace of a run, nil when there is no such run.

@@ -61,6 +61,11 @@ extension SessionHandler {
             guard Policy.can(principal, .write, in: register.workspace) else {
                 return answerNow(refusedRun("work in '\(register.workspace)'", workspace: register.workspace, id: register.id))
             }
+            guard Policy.canServe(principal, register.capabilities, in: register.workspace) else {
+                let allowed = principal.tokenCapabilities.joined(separator: ", ")
+                return answerNow(refusedRun("serve \(register.capabilities.joined(separator: ", ")) (this token serves \(allowed))",
+                                            workspace: register.workspace, id: register.id))
+            }
             guard let loop = eventLoop else { return }
             let worker = workerID ?? WorkerID("w_\(session)")
             workerID = worker

@@ -199,6 +199,43 @@ struct RunAPITests {
         #expect(runs.last?.fields["status"] == "ok" && runs.last?.fields["definition"] == id)
     }
 
+    @Test("an interval trigger starts one run per period with the trigger as its actor; deleting the definition stops it")
+    func intervalTrigger() async throws {
+        let t = try APITestSupport()
+        let (ws, owner, _) = try await t.workspace("trigger")
+        var body = Self.longDelay(10)
+        body["triggers"] = [["kind": "interval", "everyMs": 1000, "inputs": ["from": "timer"]]]
+        let id = try create(t, ws, body, token: owner)
+        let deadline = ContinuousClock.now + .seconds(20)
+        var runs: [[String: Any]] = []
+        while runs.count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            runs = try t.call("GET", "/api/workspaces/\(ws)/runs?definition=\(id)", token: owner).json["runs"] as? [[String: Any]] ?? []
+        }
+        #expect(runs.count >= 2, "\(runs)")
+        #expect(runs.allSatisfy { $0["actor"] as? String == "trigger:interval" && ($0["inputs"] as? [String: String]) == ["from": "timer"] }, "\(runs)")
+        let keys = runs.compactMap { $0["key"] as? String }
+        #expect(Set(keys).count == keys.count && keys.allSatisfy { $0.hasPrefix("trigger:\(id):") }, "one run per period: \(keys)")
+        let done = try await waitFor(t, run: try #require(runs.last?["id"] as? String), token: owner) { ($0["finishedAt"] as? Int) != nil }
+        #expect(done["status"] as? String == "ok", "\(done)")
+
+        // A second triggered definition is the clock: once it has started three more runs, more
+        // than two periods have passed since the delete, and the deleted one started none.
+        let clock = try create(t, ws, body, token: owner)
+        #expect(try t.call("DELETE", "/api/definitions/\(id)", token: owner).status == 200)
+        func count(_ definition: String) throws -> Int {
+            (try t.call("GET", "/api/workspaces/\(ws)/runs?definition=\(definition)&limit=500", token: owner).json["runs"] as? [Any])?.count ?? 0
+        }
+        var settled = try count(id)
+        let ticksAtDelete = try count(clock)
+        while try count(clock) < ticksAtDelete + 3, ContinuousClock.now < deadline + .seconds(20) {
+            if try count(clock) == ticksAtDelete + 1 { settled = try count(id) }  // a period begun at the delete may still start one
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try count(clock) >= ticksAtDelete + 3)
+        #expect(try count(id) == settled, "no run of the deleted definition after the delete")
+    }
+
     @Test("cancel during a delay and during an approval ends the run cancelled at once; cancelling twice is answered plainly; the list filters by status")
     func cancellation() async throws {
         let t = try APITestSupport()

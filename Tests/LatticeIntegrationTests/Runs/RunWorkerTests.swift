@@ -94,6 +94,25 @@ struct RunWorkerTests {
         for client in [worker, watcher, starter, stranger] { await client.close() }
     }
 
+    @Test("a bot token made for some capabilities registers only those; a viewer cannot register")
+    func tokenCapabilities() async throws {
+        let t = try APITestSupport()
+        let server = try TestServerProcess.require()
+        let (ws, owner, _) = try await t.workspace("caps")
+        let made = try t.call("POST", "/api/tokens", token: owner, json: ["kind": "bot", "workspace": ws, "capabilities": ["wc"]])
+        let botToken = try #require(made.json["token"] as? String, "\(made)")
+        let bot = try await StreamClient.connect(port: server.port, token: botToken)
+        let refused = try await bot.request(json(["type": "worker.register", "id": 1, "workspace": ws, "capabilities": ["wc", "deploy"]]))
+        #expect(refused.type == "error" && refused.code == "forbidden" && refused.text.contains("this token serves wc"), "\(refused)")
+        let accepted = try await bot.request(json(["type": "worker.register", "id": 2, "workspace": ws, "capabilities": ["wc"]]))
+        #expect(accepted.type == "ok", "\(accepted)")
+        let viewer = try await t.member("viewer", in: ws, name: "caps-viewer-\(ws)")
+        let watcher = try await StreamClient.connect(port: server.port, token: viewer.token)
+        let denied = try await watcher.request(json(["type": "worker.register", "id": 1, "workspace": ws, "capabilities": ["wc"]]))
+        #expect(denied.type == "error" && denied.code == "forbidden", "\(denied)")
+        for client in [bot, watcher] { await client.close() }
+    }
+
     @Test("a worker that vanishes mid-task: the task is offered again to a second worker and the run still ends ok")
     func vanishedWorker() async throws {
         let t = try APITestSupport()

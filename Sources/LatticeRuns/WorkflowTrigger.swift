@@ -7,6 +7,10 @@ public enum WorkflowTrigger: Sendable, Equatable {
     /// A run every `everyMillis`, with `inputs`. Each period starts at most one run, whatever
     /// the number of restarts (its idempotency key names the period).
     case interval(everyMillis: Int64, inputs: Value)
+    /// A run for each event published on `stream` (a `channel/{ws}/{name}` of the definition's
+    /// workspace) whose data is an object with `"type": type` (any event when `type` is nil).
+    /// The run's inputs are `inputs` plus `event` (the event's data) and `eventOffset`.
+    case event(stream: String, type: String?, inputs: Value)
 
     public static let minIntervalMillis: Int64 = 1_000
     public static let maxIntervalMillis: Int64 = 30 * 86_400_000
@@ -16,6 +20,7 @@ public enum WorkflowTrigger: Sendable, Equatable {
     public var kindName: String {
         switch self {
         case .interval: "interval"
+        case .event: "event"
         }
     }
 
@@ -25,7 +30,35 @@ public enum WorkflowTrigger: Sendable, Equatable {
             var object: [String: Value] = ["kind": .string(kindName), "everyMs": .int(every)]
             if inputs != .object([:]) { object["inputs"] = inputs }
             return .object(object)
+        case .event(let stream, let type, let inputs):
+            var object: [String: Value] = ["kind": .string(kindName), "stream": .string(stream)]
+            if let type { object["type"] = .string(type) }
+            if inputs != .object([:]) { object["inputs"] = inputs }
+            return .object(object)
         }
+    }
+
+    /// Whether an event with `data` starts a run of an event trigger filtering on `type`.
+    public static func matches(type: String?, data: Value) -> Bool {
+        guard let type else { return true }
+        guard case .object(let object) = data, case .string(let found)? = object["type"] else { return false }
+        return found == type
+    }
+
+    /// The run inputs of an event trigger for one event.
+    public static func eventInputs(_ inputs: Value, data: Value, offset: UInt64) -> Value {
+        var object: [String: Value] = [:]
+        if case .object(let given) = inputs { object = given }
+        object["event"] = data
+        object["eventOffset"] = .int(Int64(clamping: offset))
+        return .object(object)
+    }
+
+    /// Whether `stream` names a channel (`channel/{ws}/{name}`); the workspace is checked by
+    /// the server, which knows the definition's.
+    public static func isChannelStream(_ stream: String) -> Bool {
+        let parts = stream.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts[0] == "channel" && !parts[1].isEmpty && !parts[2].isEmpty && stream.utf8.count <= 256
     }
 
     /// The idempotency key of the run an interval trigger starts in the period holding `now`.
@@ -55,7 +88,7 @@ extension DefinitionReader {
 
     mutating func trigger(_ value: Value, path: String) -> WorkflowTrigger? {
         guard case .object(let object) = value, case .string(let kind)? = object["kind"] else {
-            triggerError(path, "\(path) must be an object with a kind (interval)")
+            triggerError(path, "\(path) must be an object with a kind (interval or event)")
             return nil
         }
         switch kind {
@@ -74,8 +107,30 @@ extension DefinitionReader {
                 return nil
             }
             return .interval(everyMillis: every, inputs: inputs)
+        case "event":
+            for key in object.keys.sorted() where !["kind", "stream", "type", "inputs"].contains(key) {
+                triggerError("\(path).\(key)", "unknown field \"\(key)\" for an event trigger")
+            }
+            guard case .string(let stream)? = object["stream"], WorkflowTrigger.isChannelStream(stream) else {
+                triggerError("\(path).stream", "\(path).stream must be a channel stream name, channel/{workspace}/{name}")
+                return nil
+            }
+            var type: String?
+            if let value = object["type"] {
+                guard case .string(let t) = value, !t.isEmpty, t.utf8.count <= 200 else {
+                    triggerError("\(path).type", "\(path).type must be a string of 1 to 200 bytes")
+                    return nil
+                }
+                type = t
+            }
+            let inputs = object["inputs"] ?? .object([:])
+            guard case .object = inputs else {
+                triggerError("\(path).inputs", "\(path).inputs must be an object")
+                return nil
+            }
+            return .event(stream: stream, type: type, inputs: inputs)
         default:
-            triggerError("\(path).kind", "unknown trigger kind \"\(kind)\" (known: interval; a member's start needs no trigger)")
+            triggerError("\(path).kind", "unknown trigger kind \"\(kind)\" (known: interval, event; a member's start needs no trigger)")
             return nil
         }
     }

@@ -58,4 +58,33 @@ import Testing
         #expect(WorkflowTrigger.intervalKey(everyMillis: 1_000, now: 5_000) != WorkflowTrigger.intervalKey(everyMillis: 5_000, now: 5_000),
                 "the period length is part of the key")
     }
+
+    @Test func eventTriggersReadRoundTripAndMatch() throws {
+        let read = try definition(triggers: #"[{"kind":"event","stream":"channel/demo/deploys","type":"deploy","inputs":{"env":"prod"}},{"kind":"event","stream":"channel/demo/all"}]"#)
+        #expect(read.triggers == [.event(stream: "channel/demo/deploys", type: "deploy", inputs: .object(["env": .string("prod")])),
+                                  .event(stream: "channel/demo/all", type: nil, inputs: .object([:]))])
+        #expect(try WorkflowDefinition(json: read.json) == read)
+        #expect(WorkflowTrigger.matches(type: "deploy", data: .object(["type": .string("deploy")])))
+        #expect(!WorkflowTrigger.matches(type: "deploy", data: .object(["type": .string("other")])))
+        #expect(!WorkflowTrigger.matches(type: "deploy", data: .string("deploy")), "only an object's type counts")
+        #expect(WorkflowTrigger.matches(type: nil, data: .int(3)), "no type: every event")
+        #expect(WorkflowTrigger.eventInputs(.object(["env": .string("prod")]), data: .int(3), offset: 9)
+                == .object(["env": .string("prod"), "event": .int(3), "eventOffset": .int(9)]))
+    }
+
+    @Test func eventTriggerProblems() {
+        let cases: [(String, String)] = [
+            (#"[{"kind":"event"}]"#, "triggers[0].stream"),
+            (#"[{"kind":"event","stream":"workspace/demo"}]"#, "triggers[0].stream"),
+            (#"[{"kind":"event","stream":"channel//x"}]"#, "triggers[0].stream"),
+            (#"[{"kind":"event","stream":"channel/demo/x","type":""}]"#, "triggers[0].type"),
+            (#"[{"kind":"event","stream":"channel/demo/x","type":3}]"#, "triggers[0].type"),
+            (#"[{"kind":"event","stream":"channel/demo/x","inputs":"a"}]"#, "triggers[0].inputs"),
+            (#"[{"kind":"event","stream":"channel/demo/x","every":1}]"#, "triggers[0].every"),
+        ]
+        for (triggers, path) in cases {
+            let found = errors(triggers: triggers)
+            #expect(found.contains { $0.code == .badTrigger && $0.path == path }, "\(triggers): \(found)")
+        }
+    }
 }

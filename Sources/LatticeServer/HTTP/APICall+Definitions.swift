@@ -24,6 +24,20 @@ extension APICall {
         return definition
     }
 
+    /// Event triggers watch channels of the definition's own workspace only.
+    static func checkTriggers(_ definition: WorkflowDefinition, workspace: String) throws {
+        var problems: [DefinitionError] = []
+        for (index, trigger) in definition.triggers.enumerated() {
+            guard case .event(let stream, _, _) = trigger else { continue }
+            let owner = stream.split(separator: "/", omittingEmptySubsequences: false).dropFirst().first.map(String.init)
+            if owner != workspace {
+                problems.append(DefinitionError(code: .badTrigger, path: "triggers[\(index)].stream",
+                                                message: "an event trigger watches a channel of its own workspace (\(workspace)), not \(stream)"))
+            }
+        }
+        if !problems.isEmpty { throw invalid(problems) }
+    }
+
     static func invalid(_ errors: [DefinitionError]) -> APIError {
         let list: [JSONValue] = errors.map { error in
             .object([("code", .string(error.code.rawValue)), ("node", .optional(error.node)),
@@ -79,6 +93,7 @@ extension APICall {
         try require(p, .write, in: ws, "create definitions in \(ws)")
         _ = try await existingWorkspace(ws)
         let definition = try definitionBody()
+        try Self.checkTriggers(definition, workspace: ws)
         let stored: StoredDefinition
         do {
             stored = try await runService().store.createDefinition(id: nil, workspace: ws, definition: definition,
@@ -143,6 +158,7 @@ extension APICall {
             return version
         }
         let definition = try definitionBody()
+        try Self.checkTriggers(definition, workspace: current.workspace)
         let stored: StoredDefinition
         do {
             stored = try await runService().store.updateDefinition(id: id, definition: definition, expectedVersion: expected,

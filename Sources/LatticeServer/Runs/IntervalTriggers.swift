@@ -37,6 +37,8 @@ final class IntervalTriggers: Sendable {
                 case .interval(let every, let inputs):
                     self.schedule(definition: stored.id, index: index, workspace: stored.workspace, every: every, inputs: inputs,
                                   generation: generation)
+                case .event:
+                    break  // EventTriggers
                 }
             }
         }

@@ -17,6 +17,7 @@ public final class RunService: Sendable {
     let resources: ResourceDirectory
     /// Set once at start (the triggers start runs through this service).
     private let triggerBox = Mutex<IntervalTriggers?>(nil)
+    private let eventTriggerBox = Mutex<NIOLoopBound<EventTriggers>?>(nil)
     let streams: any DurableStreamStore
 
     init(store: any RunStore, executor: RunExecutor, workers: WorkerDispatcher, resources: ResourceDirectory,
@@ -53,7 +54,13 @@ public final class RunService: Sendable {
             _ = try? await service?.start(request)
         }
         service.triggerBox.withLock { $0 = triggers }
-        for stored in try await store.triggeredDefinitions() { triggers.arm(stored) }
+        let events = try await loop.submit { [weak service] () -> NIOLoopBound<EventTriggers> in
+            let events = EventTriggers(hub: hub, loop: loop) { [weak service] request in _ = try? await service?.start(request) }
+            events.attach()
+            return NIOLoopBound(events, eventLoop: loop)
+        }.get()
+        service.eventTriggerBox.withLock { $0 = events }
+        for stored in try await store.triggeredDefinitions() { service.definitionChanged(stored) }
         return service
     }
 
@@ -74,10 +81,24 @@ public final class RunService: Sendable {
     /// A definition was created, edited or deleted: its triggers follow its newest version.
     public func definitionChanged(_ stored: StoredDefinition) {
         triggerBox.withLock { $0 }?.arm(stored)
+        if let events = eventTriggerBox.withLock({ $0 }) {
+            executor.loop.execute { events.value.arm(stored) }
+        }
     }
 
     public func definitionDeleted(_ id: String) {
         triggerBox.withLock { $0 }?.disarm(id)
+        if let events = eventTriggerBox.withLock({ $0 }) {
+            let gone = StoredDefinition(id: id, workspace: "", version: 0, definition: WorkflowDefinition(name: "", nodes: []),
+                                        author: "", createdAt: 0, deletedAt: 0)
+            executor.loop.execute { events.value.arm(gone) }
+        }
+    }
+
+    /// Channels watched by event triggers now (tests, stats).
+    public func watchedChannels() async -> Int {
+        guard let events = eventTriggerBox.withLock({ $0 }) else { return 0 }
+        return (try? await executor.loop.submit { events.value.watchedCount }.get()) ?? 0
     }
 
     /// Interval trigger timers armed now (tests, stats).

@@ -236,6 +236,54 @@ struct RunAPITests {
         #expect(try count(id) == settled, "no run of the deleted definition after the delete")
     }
 
+    @Test("an event trigger starts a run per matching event on its channel with the event as input; another workspace's channel is refused; deleting stops it")
+    func eventTrigger() async throws {
+        let t = try APITestSupport()
+        let server = try TestServerProcess.require()
+        let (ws, owner, _) = try await t.workspace("on-event")
+        var body = Self.longDelay(10)
+        body["triggers"] = [["kind": "event", "stream": "channel/\(ws)/deploys", "type": "deploy", "inputs": ["env": "prod"]]]
+        let id = try create(t, ws, body, token: owner)
+        var everything = Self.longDelay(10)
+        everything["triggers"] = [["kind": "event", "stream": "channel/\(ws)/deploys"]]
+        let clock = try create(t, ws, everything, token: owner)
+        var foreign = Self.longDelay(10)
+        foreign["triggers"] = [["kind": "event", "stream": "channel/demo/deploys"]]
+        let refused = try t.call("POST", "/api/workspaces/\(ws)/definitions", token: owner, json: foreign)
+        #expect(refused.status == 422 && refused.text.contains("bad_trigger"), "\(refused)")
+
+        func runs(_ definition: String) throws -> [[String: Any]] {
+            try t.call("GET", "/api/workspaces/\(ws)/runs?definition=\(definition)&limit=500", token: owner).json["runs"] as? [[String: Any]] ?? []
+        }
+        func waitUntil(_ condition: () throws -> Bool) async throws {
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let publisher = try await StreamClient.connect(port: server.port, token: owner)
+        func publish(_ data: String) async throws {
+            let ok = try await publisher.request(#"{"type":"publish","id":1,"stream":"channel/\#(ws)/deploys","data":\#(data)}"#)
+            #expect(ok.type == "ok", "\(ok)")
+        }
+        try await publish(#"{"type":"deploy","version":"1.2"}"#)
+        try await publish(#"{"type":"chat","text":"hi"}"#)
+        try await waitUntil { try runs(clock).count >= 2 }
+        #expect(try runs(clock).count == 2, "the unfiltered trigger sees both events")
+        let started = try runs(id)
+        #expect(started.count == 1, "only the deploy matches: \(started)")
+        let inputs = started.first?["inputs"] as? [String: Any]
+        #expect(inputs?["env"] as? String == "prod" && (inputs?["event"] as? [String: String])?["version"] == "1.2", "\(started)")
+        #expect(started.first?["actor"] as? String == "trigger:event")
+
+        #expect(try t.call("DELETE", "/api/definitions/\(id)", token: owner).status == 200)
+        // The delete is applied on the executor's loop (queued before the DELETE is answered),
+        // where the trigger sees the channel's next events.
+        try await publish(#"{"type":"deploy","version":"1.3"}"#)
+        try await waitUntil { try runs(clock).count >= 3 }
+        #expect(try runs(clock).count == 3)
+        #expect(try runs(id).count == 1, "no run of the deleted definition")
+        await publisher.close()
+    }
+
     @Test("cancel during a delay and during an approval ends the run cancelled at once; cancelling twice is answered plainly; the list filters by status")
     func cancellation() async throws {
         let t = try APITestSupport()

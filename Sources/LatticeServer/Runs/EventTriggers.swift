@@ -47,13 +47,18 @@ final class EventTriggers: HubSubscriber {
     /// Watches the streams of `stored`'s event triggers (instead of its earlier version's); a
     /// deleted definition watches nothing. On the loop.
     func arm(_ stored: StoredDefinition) {
-        for name in Array(streams.keys) { drop(stored.id, from: name) }
+        disarm(stored.id)
         guard stored.deletedAt == nil else { return }
         for trigger in stored.definition.triggers {
             guard case .event(let stream, let type, let inputs) = trigger,
                   case .success(let name) = StreamName.parse(stream), name.workspace.map(String.init) == stored.workspace else { continue }
             watch(name, definition: stored.id, Watch(workspace: stored.workspace, type: type, inputs: inputs))
         }
+    }
+
+    /// The definition watches nothing any more (deleted). On the loop.
+    func disarm(_ definition: String) {
+        for name in Array(streams.keys) { drop(definition, from: name) }
     }
 
     /// Channels watched now (tests).

@@ -89,9 +89,7 @@ public final class RunService: Sendable {
     public func definitionDeleted(_ id: String) {
         triggerBox.withLock { $0 }?.disarm(id)
         if let events = eventTriggerBox.withLock({ $0 }) {
-            let gone = StoredDefinition(id: id, workspace: "", version: 0, definition: WorkflowDefinition(name: "", nodes: []),
-                                        author: "", createdAt: 0, deletedAt: 0)
-            executor.loop.execute { events.value.arm(gone) }
+            executor.loop.execute { events.value.disarm(id) }
         }
     }
 

@@ -104,7 +104,7 @@ struct RunCrashTests {
         defer { server.terminate() }
         let admin = try #require(server.adminToken)
         let port = server.port
-        let slow = try Self.create(port, admin, ["name": "slow", "nodes": [["id": "nap", "kind": "delay", "millis": 800, "next": ["end"]], ["id": "end", "kind": "output"]]])
+        let slow = try Self.create(port, admin, ["name": "slow", "nodes": [["id": "nap", "kind": "delay", "millis": 3000, "next": ["end"]], ["id": "end", "kind": "output"]]])
         let first = try Self.start(port, admin, slow)
         let second = try Self.start(port, admin, slow)
         let third = try Self.start(port, admin, slow)

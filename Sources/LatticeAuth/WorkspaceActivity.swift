@@ -37,7 +37,7 @@ public struct ActivityActor: Sendable, Hashable {
 public struct WorkspaceActivity: Sendable, Equatable {
     /// The family of actions a type belongs to.
     public enum Area: String, Sendable, CaseIterable {
-        case members, invitations, tokens, channels, workspace, runs
+        case members, invitations, tokens, channels, workspace, runs, definitions
     }
 
     /// What happened; the raw value is the event's `type`.
@@ -55,6 +55,9 @@ public struct WorkspaceActivity: Sendable, Equatable {
         case runStarted = "run.started"
         case runAwaitingApproval = "run.awaiting_approval"
         case runFinished = "run.finished"
+        case definitionCreated = "definition.created"
+        case definitionUpdated = "definition.updated"
+        case definitionDeleted = "definition.deleted"
 
         public var area: Area {
             switch self {
@@ -64,13 +67,14 @@ public struct WorkspaceActivity: Sendable, Equatable {
             case .channelModeChanged: .channels
             case .workspaceRenamed: .workspace
             case .runStarted, .runAwaitingApproval, .runFinished: .runs
+            case .definitionCreated, .definitionUpdated, .definitionDeleted: .definitions
             }
         }
     }
 
     /// What the action was done to.
     public struct Subject: Sendable, Equatable {
-        /// `user`, `invitation`, `token`, `channel`, `workspace` or `run`.
+        /// `user`, `invitation`, `token`, `channel`, `workspace`, `run` or `definition`.
         public var kind: String
         public var id: String
         /// A display name when the subject has one (a user's or workspace's name, a token's label).

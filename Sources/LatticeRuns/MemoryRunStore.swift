@@ -10,11 +10,17 @@ public final class MemoryRunStore: RunStore, Sendable {
         /// Every version of each definition, oldest first.
         var definitions: [String: [StoredDefinition]] = [:]
         var runs: [String: RunRecord] = [:]
+        /// What an SQLite store would have put into its activity outbox with each change.
+        var activity: [ActivityOutboxEntry] = []
     }
 
     private let state = Mutex(State())
 
     public init() {}
+
+    /// The workspace activity recorded with definition changes, oldest first (there is no
+    /// relay in memory: tests read it here).
+    public var recordedActivity: [ActivityOutboxEntry] { state.withLock { $0.activity } }
 
     /// Makes the row write an append carried (a `RunRowWrite`); other attachments are not a
     /// run store's and are ignored. Pass it as `MemoryDurableStreamStore(onAttachment:)`.
@@ -31,18 +37,19 @@ public final class MemoryRunStore: RunStore, Sendable {
     // MARK: Definitions
 
     public func createDefinition(id: String?, workspace: String, definition: WorkflowDefinition,
-                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+                                 author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition {
         let stored = StoredDefinition(id: id ?? Self.makeID(prefix: "def_"), workspace: workspace, version: 1,
                                       definition: definition, author: author, createdAt: at)
         try state.withLock { (state) throws(RunStoreError) in
             guard state.definitions[stored.id] == nil else { throw .definitionExists(stored.id) }
             state.definitions[stored.id] = [stored]
+            state.activity += activity?(stored) ?? []
         }
         return stored
     }
 
     public func updateDefinition(id: String, definition: WorkflowDefinition, expectedVersion: Int?,
-                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+                                 author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition {
         try state.withLock { (state) throws(RunStoreError) in
             guard let newest = state.definitions[id]?.last, newest.deletedAt == nil else { throw .definitionNotFound(id) }
             if let expectedVersion, expectedVersion != newest.version {
@@ -51,17 +58,19 @@ public final class MemoryRunStore: RunStore, Sendable {
             let next = StoredDefinition(id: id, workspace: newest.workspace, version: newest.version + 1,
                                         definition: definition, author: author, createdAt: at)
             state.definitions[id, default: []].append(next)
+            state.activity += activity?(next) ?? []
             return next
         }
     }
 
-    public func deleteDefinition(id: String, at: Int64) async throws(RunStoreError) {
+    public func deleteDefinition(id: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) {
         try state.withLock { (state) throws(RunStoreError) in
             guard var versions = state.definitions[id], let newest = versions.last, newest.deletedAt == nil else {
                 throw .definitionNotFound(id)
             }
             for index in versions.indices { versions[index].deletedAt = at }
             state.definitions[id] = versions
+            state.activity += activity?(versions[versions.count - 1]) ?? []
         }
     }
 

@@ -82,14 +82,17 @@ public struct RunRowWrite: DurableAppendAttachment, Equatable {
 public protocol RunStore: Sendable {
     // MARK: Definitions
 
-    /// Stores version 1 of a new definition. `id` nil: the store makes one.
+    /// Stores version 1 of a new definition. `id` nil: the store makes one. `activity` (made
+    /// from the stored version) is recorded in the store's activity outbox in the same
+    /// transaction, for each of these three changes.
     func createDefinition(id: String?, workspace: String, definition: WorkflowDefinition,
-                          author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition
+                          author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition
     /// Stores the next version. With `expectedVersion`, refused unless it is the newest.
     func updateDefinition(id: String, definition: WorkflowDefinition, expectedVersion: Int?,
-                          author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition
-    /// Marks the definition deleted (its versions stay, for the runs that pinned them).
-    func deleteDefinition(id: String, at: Int64) async throws(RunStoreError)
+                          author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition
+    /// Marks the definition deleted (its versions stay, for the runs that pinned them);
+    /// `activity` gets the newest version as deleted.
+    func deleteDefinition(id: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError)
     /// A version of a definition, deleted or not; `version` nil: the newest.
     func definition(id: String, version: Int?) async throws(RunStoreError) -> StoredDefinition?
     /// The newest version of every definition of `workspace` not deleted, by id.
@@ -113,4 +116,25 @@ public protocol RunStore: Sendable {
     /// The workspace of every run, by run id (the server's access check of `run/{id}` streams
     /// needs it without waiting on the store; loaded once at start-up).
     func runWorkspaces() async throws(RunStoreError) -> [String: String]
+}
+
+/// Workspace activity a definition change leads to, made from the stored version (its id and
+/// version are the store's to give), recorded in the change's transaction.
+public typealias DefinitionActivity = @Sendable (StoredDefinition) -> [ActivityOutboxEntry]
+
+extension RunStore {
+    /// The same changes, recording no activity (tests, seeding).
+    public func createDefinition(id: String?, workspace: String, definition: WorkflowDefinition,
+                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+        try await createDefinition(id: id, workspace: workspace, definition: definition, author: author, at: at, activity: nil)
+    }
+
+    public func updateDefinition(id: String, definition: WorkflowDefinition, expectedVersion: Int?,
+                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+        try await updateDefinition(id: id, definition: definition, expectedVersion: expectedVersion, author: author, at: at, activity: nil)
+    }
+
+    public func deleteDefinition(id: String, at: Int64) async throws(RunStoreError) {
+        try await deleteDefinition(id: id, at: at, activity: nil)
+    }
 }

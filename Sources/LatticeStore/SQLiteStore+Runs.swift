@@ -11,18 +11,19 @@ extension SQLiteStore: RunStore {
     // MARK: Definitions
 
     public func createDefinition(id: String?, workspace: String, definition: WorkflowDefinition,
-                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+                                 author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition {
         let stored = StoredDefinition(id: id ?? Crypto.makeID(prefix: "def_"), workspace: workspace, version: 1,
                                       definition: definition, author: author, createdAt: at)
         return try await runWrite { db in
             if try Self.newestDefinition(id: stored.id, db) != nil { throw RunStoreError.definitionExists(stored.id) }
             try Self.insert(stored, db)
+            try AttachmentWrite.recordActivity(activity?(stored) ?? []).apply(db)
             return stored
         }
     }
 
     public func updateDefinition(id: String, definition: WorkflowDefinition, expectedVersion: Int?,
-                                 author: String, at: Int64) async throws(RunStoreError) -> StoredDefinition {
+                                 author: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) -> StoredDefinition {
         try await runWrite { db in
             guard let newest = try Self.newestDefinition(id: id, db), newest.deletedAt == nil else {
                 throw RunStoreError.definitionNotFound(id)
@@ -33,17 +34,21 @@ extension SQLiteStore: RunStore {
             let next = StoredDefinition(id: id, workspace: newest.workspace, version: newest.version + 1,
                                         definition: definition, author: author, createdAt: at)
             try Self.insert(next, db)
+            try AttachmentWrite.recordActivity(activity?(next) ?? []).apply(db)
             return next
         }
     }
 
-    public func deleteDefinition(id: String, at: Int64) async throws(RunStoreError) {
+    public func deleteDefinition(id: String, at: Int64, activity: DefinitionActivity?) async throws(RunStoreError) {
         try await runWrite { db in
             guard let newest = try Self.newestDefinition(id: id, db), newest.deletedAt == nil else {
                 throw RunStoreError.definitionNotFound(id)
             }
             // Every version is marked, so a pinned version read later says it was deleted.
             try db.execute(sql: "UPDATE run_definitions SET deleted_at = ? WHERE id = ?", arguments: [at, id])
+            var deleted = newest
+            deleted.deletedAt = at
+            try AttachmentWrite.recordActivity(activity?(deleted) ?? []).apply(db)
         }
     }
 

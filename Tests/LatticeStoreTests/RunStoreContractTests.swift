@@ -1,3 +1,4 @@
+import LatticeAuth
 import LatticeCRDT
 import LatticeRuns
 import LatticeStreams
@@ -215,6 +216,32 @@ func withRunStore<T>(_ kind: RunStoreKind, _ body: (RunStoreFixture) async throw
             let triggered = try await runs.triggeredDefinitions()
             #expect(triggered.map(\.id) == ["def_hourly", "def_other"], "every workspace; not deleted; the newest version decides")
             #expect(triggered.allSatisfy { $0.definition.triggers == hourly.triggers })
+        }
+    }
+
+    /// The activity a store recorded with definition changes, oldest first.
+    func recorded(_ runs: any RunStore) async throws -> [String] {
+        if let memory = runs as? MemoryRunStore { return memory.recordedActivity.map(\.data) }
+        let sqlite = try #require(runs as? SQLiteStore)
+        return try await sqlite.pendingActivity(limit: 100).map { String(decoding: $0.data, as: UTF8.self) }
+    }
+
+    @Test(arguments: RunStoreKind.allCases)
+    func definitionChangesRecordTheirActivityWithTheChangeOnly(_ kind: RunStoreKind) async throws {
+        try await withRunStore(kind) { fixture in
+            let runs = fixture.runs
+            let note: DefinitionActivity = { stored in
+                [ActivityOutboxEntry(stream: "workspace/\(stored.workspace)", data: "\(stored.id) v\(stored.version) deleted:\(stored.deletedAt != nil)")]
+            }
+            let made = try await runs.createDefinition(id: nil, workspace: "ws", definition: definition("a"), author: "u", at: 1, activity: note)
+            _ = try await runs.updateDefinition(id: made.id, definition: definition("b"), expectedVersion: 1, author: "u", at: 2, activity: note)
+            await #expect(throws: RunStoreError.self) {
+                _ = try await runs.updateDefinition(id: made.id, definition: definition("c"), expectedVersion: 1, author: "u", at: 3, activity: note)
+            }
+            try await runs.deleteDefinition(id: made.id, at: 4, activity: note)
+            await #expect(throws: RunStoreError.self) { try await runs.deleteDefinition(id: made.id, at: 5, activity: note) }
+            #expect(try await recorded(runs) == ["\(made.id) v1 deleted:false", "\(made.id) v2 deleted:false", "\(made.id) v2 deleted:true"],
+                    "one entry per change made, none for a refused one")
         }
     }
 }

@@ -97,7 +97,8 @@ extension APICall {
         let stored: StoredDefinition
         do {
             stored = try await runService().store.createDefinition(id: nil, workspace: ws, definition: definition,
-                                                                   author: p.user.id, at: RunService.now())
+                                                                   author: p.user.id, at: RunService.now(),
+                                                                   activity: RunActivity.definition(.definitionCreated, by: p.actor))
         } catch let error as RunStoreError { throw Self.apiError(error) }
         try runService().definitionChanged(stored)
         access.audit("definition.create", actor: p.user.id, workspace: ws, target: stored.id, detail: definition.name,
@@ -162,7 +163,8 @@ extension APICall {
         let stored: StoredDefinition
         do {
             stored = try await runService().store.updateDefinition(id: id, definition: definition, expectedVersion: expected,
-                                                                   author: p.user.id, at: RunService.now())
+                                                                   author: p.user.id, at: RunService.now(),
+                                                                   activity: RunActivity.definition(.definitionUpdated, by: p.actor))
         } catch let error as RunStoreError { throw Self.apiError(error) }
         try runService().definitionChanged(stored)
         access.audit("definition.update", actor: p.user.id, workspace: stored.workspace, target: id,
@@ -175,7 +177,10 @@ extension APICall {
     func deleteDefinition(_ id: String, _ p: Principal) async throws -> HTTPResponse {
         let current = try await readableDefinition(id, p, .write, "delete definition \(id)")
         guard current.deletedAt == nil else { throw APIError.notFound("no definition \(id)") }
-        do { try await runService().store.deleteDefinition(id: id, at: RunService.now()) } catch let error as RunStoreError {
+        do {
+            try await runService().store.deleteDefinition(id: id, at: RunService.now(),
+                                                          activity: RunActivity.definition(.definitionDeleted, by: p.actor))
+        } catch let error as RunStoreError {
             throw Self.apiError(error)
         }
         try runService().definitionDeleted(id)

@@ -32,3 +32,16 @@ enum RunActivity {
         return [ActivityOutboxEntry(stream: activity.streamName, data: String(decoding: activity.json(), as: UTF8.self))]
     }
 }
+
+extension RunActivity {
+    /// The activity of a definition change by `actor` (`definition.created`, `.updated`,
+    /// `.deleted`), made from the stored version in the store's transaction.
+    static func definition(_ kind: WorkspaceActivity.Kind, by actor: ActivityActor) -> DefinitionActivity {
+        { stored in
+            let activity = WorkspaceActivity(workspaceID: stored.workspace, kind: kind, actor: actor,
+                                             subject: .init(kind: "definition", id: stored.id, name: stored.definition.name),
+                                             at: Date(), fields: ["version": String(stored.version)])
+            return [ActivityOutboxEntry(stream: activity.streamName, data: String(decoding: activity.json(), as: UTF8.self))]
+        }
+    }
+}

@@ -81,6 +81,13 @@ struct RunAPITests {
         #expect((listed.json["definitions"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == [id], "\(listed)")
         #expect(try t.call("GET", "/api/definitions/\(copy)?version=1", token: owner).status == 200, "a deleted definition's versions stay")
 
+        let activity = try await ActivityIntegrationTests.waitForActivity(t, ws, token: owner, count: 6)
+        let changes = activity.filter { $0.object["area"] as? String == "definitions" }
+        #expect(changes.map(\.type) == ["definition.created", "definition.updated", "definition.created", "definition.deleted"],
+                "\(activity.map(\.type))")
+        #expect(changes.first?.subject == ["kind": "definition", "id": id, "name": "Ship it"] && changes[1].fields["version"] == "2",
+                "\(changes.map(\.object))")
+
         let outsider = try await t.member("owner", in: "demo", name: "defs-outsider-\(ws)")
         #expect(try t.call("GET", "/api/definitions/\(id)", token: outsider.token).status == 404)
         #expect(try t.call("GET", "/api/workspaces/\(ws)/definitions", token: outsider.token).status == 403)

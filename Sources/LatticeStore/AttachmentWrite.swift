@@ -9,35 +9,28 @@ import LatticeStreams
 enum AttachmentWrite {
     /// Removes the activity outbox entry the event publishes.
     case removeOutboxEntry(seq: Int64)
-    /// Upserts the run's row as it is after the event (`RunRowWrite`).
-    case writeRunRow(RunRecord)
-    /// Records workspace activity in the outbox (a run's summary), for the relay to publish.
+    /// Upserts the run's row as it is after the event (`RunRowWrite`) and records the workspace
+    /// activity the event leads to (a run's summary) in the outbox.
+    case writeRunRow(RunRecord, activity: [ActivityOutboxEntry])
+    /// Records workspace activity in the outbox (a definition change, or the activity of a run
+    /// row write a later event of the batch supersedes).
     case recordActivity([ActivityOutboxEntry])
-    /// Both, for one event.
-    case writeRunRowAndActivity(RunRecord, [ActivityOutboxEntry])
 
     /// The run whose row this writes, if any.
     var runRow: RunRecord? {
-        switch self {
-        case .writeRunRow(let record), .writeRunRowAndActivity(let record, _): record
-        case .removeOutboxEntry, .recordActivity: nil
-        }
+        if case .writeRunRow(let record, _) = self { record } else { nil }
     }
 
     /// The same write without its run row (a later event of the batch writes the row).
-    var withoutRunRow: AttachmentWrite? {
-        switch self {
-        case .writeRunRow: nil
-        case .writeRunRowAndActivity(_, let activity): .recordActivity(activity)
-        case .removeOutboxEntry, .recordActivity: self
-        }
+    var withoutRunRow: AttachmentWrite {
+        if case .writeRunRow(_, let activity) = self { .recordActivity(activity) } else { self }
     }
 
     /// What to write for `attachment`; nil for a type this store does not know.
     init?(_ attachment: any DurableAppendAttachment) {
         switch attachment {
         case let relay as OutboxRelay: self = .removeOutboxEntry(seq: relay.seq)
-        case let row as RunRowWrite: self = row.activity.isEmpty ? .writeRunRow(row.record) : .writeRunRowAndActivity(row.record, row.activity)
+        case let row as RunRowWrite: self = .writeRunRow(row.record, activity: row.activity)
         default: return nil
         }
     }
@@ -52,16 +45,15 @@ enum AttachmentWrite {
         switch self {
         case .removeOutboxEntry(let seq):
             try db.cachedStatement(sql: "DELETE FROM activity_outbox WHERE seq = ?").execute(arguments: [seq])
-        case .writeRunRow(let record):
+        case .writeRunRow(let record, let activity):
             try SQLiteStore.writeRunRow(record, db)
+            try AttachmentWrite.recordActivity(activity).apply(db)
         case .recordActivity(let entries):
+            guard !entries.isEmpty else { return }
             let insert = try db.cachedStatement(sql: "INSERT INTO activity_outbox (stream, data) VALUES (?, ?)")
             for entry in entries {
                 try insert.execute(arguments: [entry.stream, Data(entry.data.utf8)])
             }
-        case .writeRunRowAndActivity(let record, let entries):
-            try AttachmentWrite.writeRunRow(record).apply(db)
-            try AttachmentWrite.recordActivity(entries).apply(db)
         }
     }
 }

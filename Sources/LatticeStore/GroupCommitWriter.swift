@@ -130,7 +130,7 @@ final class GroupCommitWriter: Sendable {
                     try insert.execute(arguments: [append.stream, Int64(offsets[index]), data, append.key, timeMillis])
                     if let record = writes[index]?.runRow, lastRowWrite[record.id] != index {
                         // A later event of the batch writes the row; what else this one carries is written.
-                        try writes[index]?.withoutRunRow?.apply(db)
+                        try writes[index]?.withoutRunRow.apply(db)
                         continue
                     }
                     try writes[index]?.apply(db)

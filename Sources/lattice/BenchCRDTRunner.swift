@@ -63,8 +63,9 @@ enum BenchCRDT {
         }
     }
 
-    static func procStatus(_ key: String) -> Int {
-        guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    /// A memory field of `/proc/PID/status`, in bytes (0 when unreadable); `self` by default.
+    static func procStatus(_ key: String, pid: String = "self") -> Int {
+        guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
         for line in s.split(separator: "\n") where line.hasPrefix(key + ":") {
             let digits = line.dropFirst(key.count + 1).filter { $0.isNumber }
             return (Int(digits) ?? 0) * 1024

@@ -147,7 +147,7 @@ struct BenchRunsCommand: AsyncParsableCommand {
 
     func parkRuns(_ count: Int, pid: Int32, sessions: [LatticeSession], host: String, port: Int, token: String) async throws {
         let definition = try Self.createDefinition(host: host, port: port, token: token, workspace: workspace, body: Self.approvalOnly)
-        let before = Self.residentBytes(pid: pid)
+        let before = BenchCRDT.procStatus("VmRSS", pid: String(pid))
         let workspace = self.workspace
         let ids = ParkedRuns()
         await withTaskGroup(of: Void.self) { group in
@@ -166,7 +166,7 @@ struct BenchRunsCommand: AsyncParsableCommand {
             }
         }
         try? await Task.sleep(for: .seconds(1))
-        let after = Self.residentBytes(pid: pid)
+        let after = BenchCRDT.procStatus("VmRSS", pid: String(pid))
         let parked = ids.list.withLock { $0 }
         let perRun = parked.isEmpty ? 0 : (after - before) / parked.count
         BenchReport(fields: [("parked", parked.count), ("server_rss_before", before), ("server_rss_after", after),
@@ -204,14 +204,6 @@ struct BenchRunsCommand: AsyncParsableCommand {
             throw ValidationError("could not create the benchmark's definition: HTTP \(answer.status) \(answer.body)")
         }
         return id
-    }
-
-    static func residentBytes(pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return (Int(line.filter(\.isNumber)) ?? 0) * 1024
-        }
-        return 0
     }
 }
 

@@ -117,12 +117,17 @@ extension APICall {
         return .json(.ok, .object([("valid", .bool(true)), ("errors", .array([]))]))
     }
 
-    /// `GET /api/definitions/{id}?version=` (members of its workspace).
-    func getDefinition(_ id: String, _ p: Principal) async throws -> HTTPResponse {
-        let version = try request.query["version"].map { raw in
+    /// `?version=N`: a positive integer, or nil when absent.
+    func queryVersion() throws -> Int? {
+        try request.query["version"].map { raw in
             guard let version = Int(raw), version >= 1 else { throw APIError.badRequest("version must be a positive integer") }
             return version
         }
+    }
+
+    /// `GET /api/definitions/{id}?version=` (members of its workspace).
+    func getDefinition(_ id: String, _ p: Principal) async throws -> HTTPResponse {
+        let version = try queryVersion()
         let stored = try await readableDefinition(id, version: version, p, .read, "read definition \(id)")
         return .json(.ok, .object([("definition", Self.definitionJSON(stored))]))
     }
@@ -130,10 +135,7 @@ extension APICall {
     /// `GET /api/definitions/{id}/export?version=`: the definition's JSON with its format tag,
     /// as a file to import elsewhere.
     func exportDefinition(_ id: String, _ p: Principal) async throws -> HTTPResponse {
-        let version = try request.query["version"].map { raw in
-            guard let version = Int(raw), version >= 1 else { throw APIError.badRequest("version must be a positive integer") }
-            return version
-        }
+        let version = try queryVersion()
         let stored = try await readableDefinition(id, version: version, p, .read, "export definition \(id)")
         return .json(.ok, .raw(stored.definition.exportJSON),
                      headers: ["Content-Disposition": "attachment; filename=\"\(stored.id).workflow.json\""])

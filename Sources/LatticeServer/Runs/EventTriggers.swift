@@ -61,9 +61,6 @@ final class EventTriggers: HubSubscriber {
         for name in Array(streams.keys) { drop(definition, from: name) }
     }
 
-    /// Channels watched now (tests).
-    var watchedCount: Int { streams.count }
-
     private func watch(_ name: StreamName, definition: String, _ watch: Watch) {
         guard let ref else { return }
         if streams[name] == nil {

@@ -48,11 +48,6 @@ final class IntervalTriggers: Sendable {
         loop.execute { self.disarmOnLoop(definition) }
     }
 
-    /// Timers armed now (tests).
-    func armedCount() async -> Int {
-        (try? await loop.submit { self.state.value.timers.values.reduce(0) { $0 + $1.count } }.get()) ?? 0
-    }
-
     private func disarmOnLoop(_ definition: String) {
         for timer in (state.value.timers.removeValue(forKey: definition) ?? [:]).values { timer.cancel() }
         state.value.generation[definition, default: 0] += 1

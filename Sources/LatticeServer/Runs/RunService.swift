@@ -93,17 +93,6 @@ public final class RunService: Sendable {
         }
     }
 
-    /// Channels watched by event triggers now (tests, stats).
-    public func watchedChannels() async -> Int {
-        guard let events = eventTriggerBox.withLock({ $0 }) else { return 0 }
-        return (try? await executor.loop.submit { events.value.watchedCount }.get()) ?? 0
-    }
-
-    /// Interval trigger timers armed now (tests, stats).
-    public func armedTriggers() async -> Int {
-        await triggerBox.withLock { $0 }?.armedCount() ?? 0
-    }
-
     /// The workspace of a run, nil when there is no such run.
     public func workspace(ofRun id: String) -> String? {
         resources.workspace(of: .run, id: id)

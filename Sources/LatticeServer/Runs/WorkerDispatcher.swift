@@ -102,7 +102,6 @@ public final class WorkerDispatcher: TaskDispatcher, Sendable {
     /// `task.progress`: a heartbeat, and a `node.progress` event with `data` when it has some.
     func progress(lease: String, worker: WorkerID, data: Value?) async throws(WorkerReportError) {
         let held = try await onLoop { state throws(LeaseRefusal) in try state.leases.progress(lease: lease, worker: worker, now: self.clock()) }
-        self.rescheduleSoon()
         guard let data else { return }
         let executor = try executor()
         do { _ = try await executor.taskProgress(run: held.run, node: held.node, attempt: held.attempt, data: data) } catch {
@@ -128,14 +127,6 @@ public final class WorkerDispatcher: TaskDispatcher, Sendable {
         } catch {
             throw .run(error)
         }
-    }
-
-    /// Workers connected, tasks waiting for one, tasks leased (`/api/stats`, tests).
-    func counts() async -> (workers: Int, queued: Int, leased: Int) {
-        (try? await loop.submit { () -> (Int, Int, Int) in
-            let leases = self.state.value.leases
-            return (leases.workerCount, leases.queuedCount, leases.activeLeaseCount)
-        }.get()) ?? (0, 0, 0)
     }
 
     // MARK: On the loop
@@ -169,10 +160,6 @@ public final class WorkerDispatcher: TaskDispatcher, Sendable {
             }
         }
         return try result.mapError(WorkerReportError.lease).get()
-    }
-
-    private func rescheduleSoon() {
-        loop.execute { self.reschedule(&self.state.value) }
     }
 
     /// Applies a change of the table and carries out its actions (on the loop).

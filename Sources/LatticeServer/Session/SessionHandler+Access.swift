@@ -13,13 +13,20 @@ extension SessionHandler {
             return ProtocolError(.notFound, "no \(stream.kind.rawValue) '\(stream.resource ?? "")' exists", id: id, stream: stream)
         }
         guard Policy.can(principal, action.permission, in: workspace) else {
-            access.audit("access.refused", actor: principal.user.id, workspace: workspace, target: stream.name,
-                         detail: "\(action.rawValue) refused")
-            let role = principal.role(in: workspace).map { "a \($0.rawValue)" } ?? "not a member"
-            return ProtocolError(.forbidden, "'\(principal.user.name)' (\(role) of '\(workspace)') may not \(action.rawValue) on '\(stream)'",
-                                 id: id, stream: stream)
+            return forbidden("\(action.rawValue) on '\(stream)'", in: workspace, target: stream.name,
+                             detail: "\(action.rawValue) refused", id: id, stream: stream)
         }
         return nil
+    }
+
+    /// The `forbidden` answer to what the principal may not do in `workspace` (its role named),
+    /// audited as `access.refused`.
+    func forbidden(_ what: String, in workspace: String, target: String? = nil, detail: String? = nil,
+                   id: RequestID?, stream: StreamName? = nil) -> ProtocolError {
+        let principal = self.principal
+        access.audit("access.refused", actor: principal.user.id, workspace: workspace, target: target, detail: detail ?? what)
+        let role = principal.role(in: workspace).map { "a \($0.rawValue)" } ?? "not a member"
+        return ProtocolError(.forbidden, "'\(principal.user.name)' (\(role) of '\(workspace)') may not \(what)", id: id, stream: stream)
     }
 
     /// The user's memberships changed (the shared principal has the new roles): end every

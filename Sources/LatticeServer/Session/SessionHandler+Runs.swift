@@ -18,10 +18,9 @@ extension SessionHandler {
         switch request {
         case .runStart(let start):
             guard Policy.can(principal, .write, in: start.workspace) else {
-                return answerNow(refusedRun("start runs in '\(start.workspace)'", workspace: start.workspace, id: start.id))
+                return answerNow(forbidden("start runs in '\(start.workspace)'", in: start.workspace, id: start.id))
             }
-            let inputs: Value
-            do { inputs = try start.inputs.map { try Value.parseJSON(String(buffer: $0.bytes)) } ?? .object([:]) } catch {
+            guard let inputs = start.inputs.map(Self.value) ?? .object([:]) else {
                 return answerNow(ProtocolError(.wrongType, "field 'inputs' must be a JSON object", id: start.id))
             }
             let command = RunStartRequest(workspace: start.workspace, definitionID: start.definition, version: start.version,
@@ -59,12 +58,12 @@ extension SessionHandler {
 
         case .workerRegister(let register):
             guard Policy.can(principal, .write, in: register.workspace) else {
-                return answerNow(refusedRun("work in '\(register.workspace)'", workspace: register.workspace, id: register.id))
+                return answerNow(forbidden("work in '\(register.workspace)'", in: register.workspace, id: register.id))
             }
             guard Policy.canServe(principal, register.capabilities, in: register.workspace) else {
                 let allowed = principal.tokenCapabilities.joined(separator: ", ")
-                return answerNow(refusedRun("serve \(register.capabilities.joined(separator: ", ")) (this token serves \(allowed))",
-                                            workspace: register.workspace, id: register.id))
+                return answerNow(forbidden("serve \(register.capabilities.joined(separator: ", ")) (this token serves \(allowed))",
+                                           in: register.workspace, id: register.id))
             }
             guard let loop = eventLoop else { return }
             let worker = workerID ?? WorkerID("w_\(session)")
@@ -78,18 +77,17 @@ extension SessionHandler {
 
         case .taskProgress(let progress):
             guard let worker = registeredWorker(id: progress.id) else { return }
-            let data: Value?
-            do { data = try progress.data.map { try Value.parseJSON(String(buffer: $0.bytes)) } } catch {
+            let data = progress.data.map(Self.value)
+            if case .some(.none) = data {
                 return answerNow(ProtocolError(.wrongType, "field 'data' must be JSON", id: progress.id))
             }
             answerReport(progress.id) { () throws(WorkerReportError) in
-                try await runs.workers.progress(lease: progress.lease, worker: worker, data: data)
+                try await runs.workers.progress(lease: progress.lease, worker: worker, data: data ?? nil)
             }
 
         case .taskComplete(let complete):
             guard let worker = registeredWorker(id: complete.id) else { return }
-            let output: Value
-            do { output = try complete.output.map { try Value.parseJSON(String(buffer: $0.bytes)) } ?? .null } catch {
+            guard let output = complete.output.map(Self.value) ?? .null else {
                 return answerNow(ProtocolError(.wrongType, "field 'output' must be JSON", id: complete.id))
             }
             answerReport(complete.id) { () throws(WorkerReportError) in
@@ -107,6 +105,11 @@ extension SessionHandler {
         }
     }
 
+    /// A request's JSON field as a value tree; nil when it does not read as one.
+    private static func value(_ raw: RawJSON) -> Value? {
+        try? Value.parseJSON(raw.text)
+    }
+
     /// The run's workspace when the principal may act on it with `permission`; otherwise the
     /// refusal is answered (`not_found` for a run it cannot read) and nil returned.
     private func runWorkspace(_ run: String, _ permission: Permission, _ verb: String, id: RequestID?) -> String? {
@@ -115,16 +118,10 @@ extension SessionHandler {
             return nil
         }
         guard Policy.can(principal, permission, in: workspace) else {
-            answerNow(refusedRun("\(verb) run '\(run)'", workspace: workspace, id: id))
+            answerNow(forbidden("\(verb) run '\(run)'", in: workspace, target: run, id: id))
             return nil
         }
         return workspace
-    }
-
-    private func refusedRun(_ what: String, workspace: String, id: RequestID?) -> ProtocolError {
-        access.audit("access.refused", actor: principal.user.id, workspace: workspace, target: nil, detail: what)
-        let role = principal.role(in: workspace).map { "a \($0.rawValue)" } ?? "not a member"
-        return ProtocolError(.forbidden, "'\(principal.user.name)' (\(role) of '\(workspace)') may not \(what)", id: id)
     }
 
     private func registeredWorker(id: RequestID?) -> WorkerID? {
